@@ -1,0 +1,153 @@
+"""The HTTP surface: Sentry webhook intake, health, metrics and a read-only jobs API.
+
+The webhook path does no network, git or LLM work: it verifies, classifies, durably enqueues
+and answers (Sentry gives up after one second). Every input problem is a 4xx; 503 means we
+could not store the job and Sentry should retry; a 500 never leaves this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from dbos import DBOS, Queue, SetWorkflowID
+from dbos import error as dbos_error
+from quart import Quart, Response, request
+
+from server import pipeline, runtime
+from server.config import Secrets, Settings
+from server.jobs import JobRequest, job_id_for
+from server.metrics import Metrics
+from server.webhook import MalformedDelivery, fix_request, signature_valid
+
+log = logging.getLogger("autofixer.http")
+
+
+def _json(http_status: int, /, **body: Any) -> Response:
+    return Response(json.dumps(body), status=http_status, content_type="application/json")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.body:
+        size += len(chunk)
+        if size > limit:  # chunked or lying Content-Length: stop reading at the cap
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage_runtime: bool = True) -> Quart:
+    app = Quart("autofixer")
+    app.config["MAX_CONTENT_LENGTH"] = settings.server.max_body_bytes
+    app.config["BODY_TIMEOUT"] = 10
+    state: dict[str, Queue] = {}
+
+    @app.before_serving
+    async def _start() -> None:
+        if manage_runtime:
+            await asyncio.to_thread(runtime.start, settings, secrets, metrics)
+        state["queue"] = await runtime.register_queue(settings)
+        log.info("listening for Sentry webhooks on /api/webhook/sentry")
+
+    @app.after_serving
+    async def _stop() -> None:
+        if manage_runtime:
+            await asyncio.to_thread(runtime.stop)
+
+    @app.post("/api/webhook/sentry")
+    async def sentry_webhook() -> Response:
+        outcome, response = await _handle_sentry_webhook(settings, secrets, state)
+        metrics.webhook(outcome)
+        return response
+
+    @app.get("/health")
+    async def health() -> Response:
+        return _json(200, status="ok")
+
+    @app.get("/health/ready")
+    async def ready() -> Response:
+        try:
+            await asyncio.wait_for(DBOS.list_workflows_async(limit=1, load_input=False, load_output=False), 3)
+        except Exception as exc:
+            return _json(503, status="unavailable", reason=f"job store not reachable: {type(exc).__name__}")
+        return _json(200, status="ready")
+
+    @app.get("/metrics")
+    async def metrics_endpoint() -> Response:
+        try:
+            depth = await asyncio.wait_for(runtime.queue_depth(), 3)
+        except Exception:
+            depth = None
+        return Response(metrics.render(depth), content_type="text/plain; version=0.0.4")
+
+    @app.get("/api/jobs/<path:job_id>")
+    async def job_status(job_id: str) -> Response:
+        status = await DBOS.get_workflow_status_async(job_id)
+        if status is None:
+            return _json(404, error=f"no job {job_id}")
+        stage = await DBOS.get_event_async(job_id, "stage", timeout_seconds=0)
+        return _json(200, job_id=job_id, status=status.status, stage=stage, outcome=status.output)
+
+    @app.errorhandler(404)
+    async def not_found(_: Exception) -> Response:
+        return _json(404, error="not found")
+
+    @app.errorhandler(405)
+    async def not_allowed(_: Exception) -> Response:
+        return _json(405, error="method not allowed")
+
+    @app.errorhandler(413)
+    async def too_large(_: Exception) -> Response:
+        return _json(413, error=f"body larger than {settings.server.max_body_bytes} bytes")
+
+    @app.errorhandler(Exception)
+    async def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _json(503, error="temporarily unavailable, retry later")
+
+    return app
+
+
+async def _handle_sentry_webhook(settings: Settings, secrets: Secrets, state: dict[str, Queue]) -> tuple[str, Response]:
+    try:
+        body = await _read_body(settings.server.max_body_bytes)
+    except _TooLarge:
+        return "too_large", _json(413, error=f"body larger than {settings.server.max_body_bytes} bytes")
+    if not signature_valid(body, request.headers.get("Sentry-Hook-Signature"), secrets.webhook_secrets):
+        return "bad_signature", _json(401, error="missing or invalid Sentry-Hook-Signature")
+    if request.mimetype != "application/json":
+        return "malformed", _json(415, error="Content-Type must be application/json")
+    resource = request.headers.get("Sentry-Hook-Resource", "").strip()
+    if not resource:
+        return "malformed", _json(400, error="missing Sentry-Hook-Resource header")
+    try:
+        wanted = fix_request(resource, json.loads(body))
+    except (ValueError, MalformedDelivery) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return "malformed", _json(400, error=f"malformed {resource} delivery: {exc}")
+    if wanted is None:
+        return "ignored", _json(200, status="ignored", resource=resource)
+    job = job_id_for(settings.source.org, wanted.issue_id)
+    job_request = JobRequest(
+        org=settings.source.org, issue_id=wanted.issue_id, project=wanted.project, title=wanted.title,
+        trigger=wanted.trigger,
+    )
+    try:
+        with SetWorkflowID(job, workflow_id_reuse_policy="reject"):
+            await state["queue"].enqueue_async(pipeline.fix_issue, job_request.model_dump())
+    except dbos_error.DBOSWorkflowIDInUseError:
+        return "duplicate", _json(200, status="duplicate", job_id=job)
+    except Exception:
+        log.exception("could not store job %s", job)
+        return "store_failed", _json(503, error="could not store the job; retry later")
+    log.info("accepted %s for issue %s as %s", wanted.trigger, wanted.issue_id, job)
+    return "accepted", _json(202, status="accepted", job_id=job)

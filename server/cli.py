@@ -1,0 +1,146 @@
+"""`autofixer` command line: serve, demo, event show."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from server.config import ConfigError, Secrets, Settings, load_settings
+
+EXAMPLES = """\
+examples:
+  autofixer demo                              watch a recorded Sentry error become a fix, offline
+  autofixer serve --config autofixer.yml      run the webhook service
+  autofixer event show event.json             print an event as the agent will see it
+  autofixer event show 1170820242 --json      fetch an issue's latest event from Sentry
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"autofixer: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autofixer",
+        description="Turn production errors (Sentry) into reviewed-ready fix pull requests.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", help="YAML config file (default: $AUTOFIXER_CONFIG or ./autofixer.yml)")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the webhook service and the fix workers")
+    serve.add_argument("--host", help="bind address (default from config: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default from config: 8080)")
+    serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.set_defaults(func=_serve)
+
+    event = sub.add_parser("event", help="inspect error events")
+    event_sub = event.add_subparsers(metavar="ACTION")
+    show = event_sub.add_parser("show", help="print the normalised event as the agent will see it")
+    show.add_argument("source", help="a JSON file (API, ingest or webhook format) or a Sentry issue id")
+    show.add_argument("--json", action="store_true", help="print the normalised model as JSON")
+    show.set_defaults(func=_event_show)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from server import logs
+    from server.app import create_app
+    from server.metrics import Metrics
+
+    settings = load_settings(args.config)
+    if args.host:
+        settings.server.host = args.host
+    if args.port is not None:
+        settings.server.port = args.port
+    secrets = Secrets()
+    logs.configure(args.log_level, secrets.values())
+    if not secrets.webhook_secrets:
+        print("autofixer: warning: AUTOFIXER_WEBHOOK_SECRET is not set; every webhook will be refused (401)",
+              file=sys.stderr)
+    app = create_app(settings, secrets, Metrics())
+    config = Config()
+    config.bind = [f"{settings.server.host}:{settings.server.port}"]
+    config.accesslog = None
+    config.graceful_timeout = 5
+    print(f"autofixer: serving on http://{settings.server.host}:{settings.server.port} "
+          f"(state in {settings.state_dir})", file=sys.stderr, flush=True)
+    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+    return 0
+
+
+def _event_show(args: argparse.Namespace) -> int:
+    from sources.sentry.parser import parse_event, parse_webhook_event
+    from tools.stacktrace import render_event
+
+    path = Path(args.source)
+    if path.exists():
+        data = _load_json(path)
+        event = parse_webhook_event(data) if _is_webhook(data) else parse_event(_unwrap(data))
+    elif args.source.isdigit():
+        settings = load_settings(args.config)
+        event = asyncio.run(_fetch_event(settings, args.source))
+    else:
+        print(f"autofixer: {args.source}: no such file, and not a numeric Sentry issue id", file=sys.stderr)
+        return 2
+    if event is None:
+        print(f"autofixer: {args.source}: holds no event", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(event.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(render_event(event, None, None))
+    return 0
+
+
+async def _fetch_event(settings: Settings, issue_id: str) -> Any:
+    from server.pipeline import Services
+    from server.metrics import Metrics
+    from sources.sentry.parser import parse_event
+
+    services = Services(settings=settings, secrets=Secrets(), metrics=Metrics())
+    async with services.sentry() as client:
+        raw = await client.latest_event(issue_id)
+    return parse_event(raw, issue_id=issue_id)
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"autofixer: {path}: not a readable JSON file ({exc})") from None
+
+
+def _is_webhook(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("data"), dict) and "action" in data
+
+
+def _unwrap(data: Any) -> Any:
+    """Accept the wrappers our fixtures and Seer requests use around an API-format event."""
+    if isinstance(data, dict) and isinstance(data.get("issue"), dict) and data["issue"].get("events"):
+        return data["issue"]["events"][0]
+    return data
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The durable fix pipeline: one DBOS workflow per Sentry issue.
+
+The webhook enqueues `fix_issue` under the workflow id `sentry:<org>:<issue>`; DBOS persists
+it before the webhook answers, runs it on this process's queue with bounded concurrency, and
+resumes it after a crash or restart. Each call to the outside world is a step, checkpointed
+once it returns, so recovery never repeats finished work. Steps return plain data (errors as
+values) so a recorded outcome replays identically.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from dbos import DBOS
+
+from server import logs
+from server.config import Secrets, Settings
+from server.jobs import JobOutcome, JobRequest, JobState, job_id_for
+from server.metrics import Metrics
+from sources.sentry.client import RetryPolicy, SentryClient, SentryError
+from sources.sentry.parser import parse_event
+
+log = logging.getLogger("autofixer.job")
+
+WORKFLOW_NAME = "fix_issue"
+QUEUE_NAME = "fix-jobs"
+
+
+@dataclass
+class Services:
+    """What running jobs need, set once at startup (workflows must be module-level functions)."""
+
+    settings: Settings
+    secrets: Secrets
+    metrics: Metrics
+
+    def sentry(self) -> SentryClient:
+        token = self.secrets.sentry_token.get_secret_value() if self.secrets.sentry_token else ""
+        if not token:
+            raise SentryError("AUTOFIXER_SENTRY_TOKEN is not set: the Sentry API cannot be called")
+        worker = self.settings.worker
+        return SentryClient(
+            token,
+            self.settings.source.org,
+            self.settings.source.base_url,
+            retry=RetryPolicy(max_attempts=worker.sentry_max_attempts, initial_wait=worker.sentry_backoff_seconds),
+        )
+
+
+_services: Services | None = None
+
+
+def configure(services: Services) -> None:
+    global _services
+    _services = services
+
+
+def services() -> Services:
+    if _services is None:
+        raise RuntimeError("pipeline used before server.pipeline.configure()")
+    return _services
+
+
+@DBOS.step(name="fetch_latest_event")
+async def fetch_latest_event(issue_id: str) -> dict[str, Any]:
+    """The issue's latest event in Sentry's API format, or {"error": reason}."""
+    try:
+        async with services().sentry() as client:
+            return {"event": await client.latest_event(issue_id)}
+    except SentryError as exc:
+        return {"error": exc.reason}
+
+
+@DBOS.step(name="fetch_issue")
+async def fetch_issue(issue_id: str) -> dict[str, Any]:
+    try:
+        async with services().sentry() as client:
+            return {"issue": await client.issue(issue_id)}
+    except SentryError as exc:
+        return {"error": exc.reason}
+
+
+@DBOS.workflow(name=WORKFLOW_NAME)
+async def fix_issue(request: dict[str, Any]) -> dict[str, Any]:
+    req = JobRequest.model_validate(request)
+    job = job_id_for(req.org, req.issue_id)
+    issue_token, job_token = logs.job_issue.set(req.issue_id), logs.job_id.set(job)
+    started = time.monotonic()
+    outcome = JobOutcome(job_id=job, issue_id=req.issue_id, state=JobState.DONE, trigger=req.trigger, title=req.title)
+    try:
+        log.info("job started (%s)", req.trigger or "manual")
+        await _run(req, outcome)
+    except Exception as exc:  # a bug in a stage must end as a visible failure, not a stuck job
+        log.exception("job crashed")
+        outcome.state, outcome.reason = JobState.FAILED, f"internal error: {type(exc).__name__}: {exc}"
+    finally:
+        outcome.duration_seconds = round(time.monotonic() - started, 3)
+        services().metrics.job_finished(outcome.state.value, outcome.duration_seconds)
+        log.info("job %s%s", outcome.state.value, f": {outcome.reason}" if outcome.reason else "")
+        logs.job_issue.reset(issue_token)
+        logs.job_id.reset(job_token)
+    return outcome.model_dump(mode="json")
+
+
+async def _stage(outcome: JobOutcome, name: str) -> None:
+    outcome.stages.append(name)
+    await DBOS.set_event_async("stage", name)
+    log.info("stage %s", name)
+
+
+async def _run(req: JobRequest, outcome: JobOutcome) -> None:
+    settings = services().settings
+    await _stage(outcome, "fetch_event")
+    fetched = await fetch_latest_event(req.issue_id)
+    if "error" in fetched:
+        outcome.state, outcome.reason = JobState.FAILED, fetched["error"]
+        return
+    event = parse_event(fetched["event"], issue_id=req.issue_id, issue_url=_issue_url(settings, req.issue_id))
+    slug = req.project or event.project
+    if not slug:  # event_alert bodies without a URL, old events: ask Sentry which project it is
+        details = await fetch_issue(req.issue_id)
+        project = (details.get("issue") or {}).get("project")
+        slug = project.get("slug") if isinstance(project, dict) else None
+    event = event.model_copy(update={"project": slug})
+    outcome.event = event.model_dump(mode="json")
+    outcome.project, outcome.issue_url = slug, event.issue_url
+    outcome.title = outcome.title or event.title
+    log.info("event %s: %s: %s", event.id, event.error_type, event.error_message[:200])
+    project = settings.project_for(slug)
+    if project is None:
+        outcome.state = JobState.SKIPPED
+        outcome.reason = f"Sentry project {slug or '(unknown)'!r} is not in projects[] of the configuration"
+        return
+    outcome.repo = project.scm_repo
+
+
+def _issue_url(settings: Settings, issue_id: str) -> str:
+    return f"{settings.source.base_url}/organizations/{settings.source.org}/issues/{issue_id}/"

@@ -1,0 +1,56 @@
+"""Start and stop the durable-execution runtime (DBOS) for this process."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from dbos import DBOS, DBOSConfig, Queue
+
+import server
+from server import pipeline
+from server.config import Secrets, Settings
+from server.metrics import Metrics
+
+log = logging.getLogger("autofixer.runtime")
+
+
+def dbos_config(settings: Settings) -> DBOSConfig:
+    return {
+        "name": "autofixer",
+        "system_database_url": settings.system_database_url,
+        # Pinned to our release rather than DBOS's code hash, so a job accepted before a
+        # restart is recovered by the same release even if an unrelated file changed.
+        "application_version": server.__version__,
+        "log_level": "WARNING",
+    }
+
+
+def start(settings: Settings, secrets: Secrets, metrics: Metrics) -> None:
+    """Launch DBOS (recovering jobs a previous process left unfinished)."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    pipeline.configure(pipeline.Services(settings=settings, secrets=secrets, metrics=metrics))
+    DBOS(config=dbos_config(settings))
+    DBOS.launch()
+
+
+async def register_queue(settings: Settings) -> Queue:
+    return await DBOS.register_queue_async(
+        pipeline.QUEUE_NAME,
+        worker_concurrency=settings.worker.concurrency,
+        polling_interval_sec=settings.worker.poll_interval_seconds,
+    )
+
+
+def stop() -> None:
+    DBOS.destroy(destroy_registry=False)
+
+
+async def queue_depth() -> dict[str, int]:
+    depth: dict[str, int] = {"queued": 0, "running": 0}
+    workflows: list[Any] = await DBOS.list_queued_workflows_async(
+        queue_name=pipeline.QUEUE_NAME, load_input=False, load_output=False
+    )
+    for wf in workflows:
+        depth["running" if wf.status == "PENDING" else "queued"] += 1
+    return depth
