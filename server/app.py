@@ -8,6 +8,7 @@ could not store the job and Sentry should retry; a 500 never leaves this module.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -118,6 +119,15 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     return app
 
 
+_sqlite_writer = asyncio.Lock()
+
+
+def _store_gate(settings: Settings) -> contextlib.AbstractAsyncContextManager[Any]:
+    """One enqueue at a time on SQLite: writers that collide there back off in sleeps of up to
+    100 ms inside SQLite's busy handler, while waiting our turn here costs only the queueing."""
+    return _sqlite_writer if settings.system_database_url.startswith("sqlite") else contextlib.nullcontext()
+
+
 async def _handle_sentry_webhook(settings: Settings, secrets: Secrets, state: dict[str, Queue]) -> tuple[str, Response]:
     try:
         body = await _read_body(settings.server.max_body_bytes)
@@ -142,8 +152,9 @@ async def _handle_sentry_webhook(settings: Settings, secrets: Secrets, state: di
         trigger=wanted.trigger,
     )
     try:
-        with SetWorkflowID(job, workflow_id_reuse_policy="reject"):
-            await state["queue"].enqueue_async(pipeline.fix_issue, job_request.model_dump())
+        async with _store_gate(settings):
+            with SetWorkflowID(job, workflow_id_reuse_policy="reject"):
+                await state["queue"].enqueue_async(pipeline.fix_issue, job_request.model_dump())
     except dbos_error.DBOSWorkflowIDInUseError:
         return "duplicate", _json(200, status="duplicate", job_id=job)
     except Exception:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from typing import Any
 
 from dbos import DBOS, DBOSConfig, Queue
@@ -29,6 +31,7 @@ def dbos_config(settings: Settings) -> DBOSConfig:
 def start(settings: Settings, secrets: Secrets, metrics: Metrics) -> None:
     """Launch DBOS (recovering jobs a previous process left unfinished)."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    _prefer_wal(settings.system_database_url)
     pipeline.configure(pipeline.Services(settings=settings, secrets=secrets, metrics=metrics))
     DBOS(config=dbos_config(settings))
     DBOS.launch()
@@ -40,6 +43,20 @@ async def register_queue(settings: Settings) -> Queue:
         worker_concurrency=settings.worker.concurrency,
         polling_interval_sec=settings.worker.poll_interval_seconds,
     )
+
+
+def _prefer_wal(url: str) -> None:
+    """Put a SQLite job store in WAL mode (a property of the file, so it sticks).
+
+    DBOS opens SQLite in rollback-journal mode, where every enqueue waits for readers and
+    pays several fsyncs; in WAL mode readers never block the writer and a commit is one
+    append, which is what keeps webhook acks fast while workers poll the same file.
+    """
+    if not url.startswith("sqlite:///"):
+        return
+    path = url.removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
 
 
 def stop() -> None:
