@@ -56,7 +56,11 @@ _BEARER = re.compile(r"\b(Bearer)\s+([A-Za-z0-9][A-Za-z0-9._~+/=-]{7,})", re.IGN
 # Basic credentials are base64 of `user:password`; "Basic" is also an English word, so the
 # value must look encoded (see `_basic`).
 _BASIC = re.compile(r"\b(Basic)\s+([A-Za-z0-9+/]{8,}={0,2})(?![\w+/=])")
-_URL_PASSWORD = re.compile(r"\b([a-z][a-z0-9+.-]*://[^/\s:@'\"]+):([^/\s@'\"]+)@", re.IGNORECASE)
+# Bounded repetitions: minified code is long runs of `a.b.c` that an unbounded scheme would
+# rescan from every position (quadratic).
+_URL_PASSWORD = re.compile(
+    r"(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}://[^/\s:@'\"]{1,256}):([^/\s@'\"]{1,256})@", re.IGNORECASE
+)
 
 # `?token=abc&…` inside a URL, or `password=x&…` as a whole query string.
 _QUERY_PAIR = re.compile(rf"(?:(?<=[?&])|\A)({_KEY})=([^&#\s'\"<>()\[\]]++)(?![(\[])", re.IGNORECASE)

@@ -114,12 +114,10 @@ def _event_show(args: argparse.Namespace) -> int:
 
 
 async def _fetch_event(settings: Settings, issue_id: str) -> Any:
-    from server.pipeline import Services
-    from server.metrics import Metrics
+    from server.services import sentry_client
     from sources.sentry.parser import parse_event
 
-    services = Services(settings=settings, secrets=Secrets(), metrics=Metrics())
-    async with services.sentry() as client:
+    async with sentry_client(settings, Secrets()) as client:
         raw = await client.latest_event(issue_id)
     return parse_event(raw, issue_id=issue_id)
 

@@ -16,10 +16,10 @@ import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.pricing import DEFAULT_MODEL
 from domain import Confidence
 
 DEFAULT_CONFIG_PATH = "autofixer.yml"
-DEFAULT_MODEL = "claude-sonnet-5-5"
 
 # Keys people copy from the seed's application.yml that must stay in the environment.
 _SECRET_KEYS = {
@@ -70,6 +70,7 @@ class LlmConfig(_Section):
     max_steps: int = Field(30, ge=1, le=500)
     max_cost_usd: float = Field(2.0, gt=0)
     max_wall_seconds: float = Field(600, gt=0)
+    replay_file: Path | None = None  # provider "replay": recorded turns to play (demo, offline evals)
 
 
 class ProjectConfig(_Section):

@@ -14,6 +14,8 @@ import sys
 import time
 from collections.abc import Iterable
 
+from domain.redact import redactor
+
 job_issue: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_issue", default=None)
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
 
@@ -21,7 +23,7 @@ job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", de
 class LogfmtFormatter(logging.Formatter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 6]
+        self._scrub = redactor(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -35,11 +37,6 @@ class LogfmtFormatter(logging.Formatter):
             message += " | " + self.formatException(record.exc_info).replace("\n", " | ")
         fields.append(f"msg={json.dumps(self._scrub(message), ensure_ascii=False)}")
         return " ".join(fields)
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[REDACTED]")
-        return text
 
 
 def configure(level: str = "INFO", secrets: Iterable[str] = ()) -> None:

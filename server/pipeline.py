@@ -11,57 +11,22 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from dbos import DBOS
 
 from server import logs
-from server.config import Secrets, Settings
+from server.config import Settings
 from server.jobs import JobOutcome, JobRequest, JobState, job_id_for
-from server.metrics import Metrics
-from sources.sentry.client import RetryPolicy, SentryClient, SentryError
+from server.fixing import run_fix
+from server.services import services
+from sources.sentry.client import SentryError
 from sources.sentry.parser import parse_event
 
 log = logging.getLogger("autofixer.job")
 
 WORKFLOW_NAME = "fix_issue"
 QUEUE_NAME = "fix-jobs"
-
-
-@dataclass
-class Services:
-    """What running jobs need, set once at startup (workflows must be module-level functions)."""
-
-    settings: Settings
-    secrets: Secrets
-    metrics: Metrics
-
-    def sentry(self) -> SentryClient:
-        token = self.secrets.sentry_token.get_secret_value() if self.secrets.sentry_token else ""
-        if not token:
-            raise SentryError("AUTOFIXER_SENTRY_TOKEN is not set: the Sentry API cannot be called")
-        worker = self.settings.worker
-        return SentryClient(
-            token,
-            self.settings.source.org,
-            self.settings.source.base_url,
-            retry=RetryPolicy(max_attempts=worker.sentry_max_attempts, initial_wait=worker.sentry_backoff_seconds),
-        )
-
-
-_services: Services | None = None
-
-
-def configure(services: Services) -> None:
-    global _services
-    _services = services
-
-
-def services() -> Services:
-    if _services is None:
-        raise RuntimeError("pipeline used before server.pipeline.configure()")
-    return _services
 
 
 @DBOS.step(name="fetch_latest_event")
@@ -135,6 +100,12 @@ async def _run(req: JobRequest, outcome: JobOutcome) -> None:
         outcome.reason = f"Sentry project {slug or '(unknown)'!r} is not in projects[] of the configuration"
         return
     outcome.repo = project.scm_repo
+    await _stage(outcome, "fix")
+    fix, reason = await run_fix(settings, project, event, outcome.job_id)
+    if fix is None:
+        outcome.state, outcome.reason = JobState.FAILED, reason
+        return
+    outcome.fix = fix
 
 
 def _issue_url(settings: Settings, issue_id: str) -> str:

@@ -10,9 +10,10 @@ from typing import Any
 from dbos import DBOS, DBOSConfig, Queue
 
 import server
-from server import pipeline
+from server import pipeline, services
 from server.config import Secrets, Settings
 from server.metrics import Metrics
+from tools.workspace import Workspaces
 
 log = logging.getLogger("autofixer.runtime")
 
@@ -32,7 +33,9 @@ def start(settings: Settings, secrets: Secrets, metrics: Metrics) -> None:
     """Launch DBOS (recovering jobs a previous process left unfinished)."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     _prefer_wal(settings.system_database_url)
-    pipeline.configure(pipeline.Services(settings=settings, secrets=secrets, metrics=metrics))
+    services.configure(services.Services(
+        settings=settings, secrets=secrets, metrics=metrics, workspaces=Workspaces(settings.state_dir),
+    ))
     DBOS(config=dbos_config(settings))
     DBOS.launch()
 

@@ -19,6 +19,8 @@ from tests.fakes.serve import free_port
 
 WEBHOOK_SECRET = "test-webhook-secret-not-real"
 SENTRY_TOKEN = "test-sentry-token-not-real"
+# A developer's real keys must never reach a test service.
+_NEVER_INHERITED = {"AUTOFIXER_LLM_KEY", "ANTHROPIC_API_KEY", "AUTOFIXER_GITHUB_TOKEN", "AUTOFIXER_CONFIG"}
 
 
 class Service:
@@ -38,8 +40,9 @@ class Service:
             base[key] = value
         self.config_path = workdir / "autofixer.yml"
         self.config_path.write_text(yaml.safe_dump(base))
+        inherited = {k: v for k, v in os.environ.items() if k not in _NEVER_INHERITED}
         self.env = {
-            **os.environ,
+            **inherited,
             "AUTOFIXER_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "AUTOFIXER_SENTRY_TOKEN": SENTRY_TOKEN,
             **(env or {}),

@@ -35,7 +35,7 @@ def test_sigkill_after_202_then_restart_completes_the_job(tmp_path: Path) -> Non
             restarted.port, restarted.url = svc.port, svc.url
             restarted.start()
             job = restarted.wait_job("sentry:test-org:9990001", timeout=30)
-            assert job["status"] == "SUCCESS" and job["outcome"]["state"] == "done", job
+            assert job["status"] == "SUCCESS" and job["outcome"]["stages"] == ["fetch_event", "fix"], job
             # Still exactly one job for the issue: a redelivery after the restart is a duplicate.
             assert restarted.post_webhook(body, "issue").json()["status"] == "duplicate"
         finally:
@@ -70,7 +70,7 @@ def test_job_queued_but_not_started_survives_sigkill(tmp_path: Path) -> None:
             restarted.port, restarted.url = svc.port, svc.url
             restarted.start()
             for issue in ("9990002", "9990003"):
-                assert restarted.wait_job(f"sentry:test-org:{issue}", timeout=30)["outcome"]["state"] == "done"
+                assert restarted.wait_job(f"sentry:test-org:{issue}", timeout=30)["outcome"]["stages"] == ["fetch_event", "fix"]
         finally:
             svc.kill()
             restarted.stop()

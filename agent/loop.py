@@ -1,0 +1,383 @@
+"""The agent loop: call the model, run the tools it asks for, repeat until it submits.
+
+Deliberately small (in the spirit of mini-swe-agent): the loop knows nothing of any vendor's
+API (see agent/provider.py), nothing of durability (the pipeline passes `call_model`, which it
+wraps as a DBOS step so a recovered run replays finished LLM turns from the checkpoint instead
+of paying for them again), and every capability lives in a tool.
+
+A run always ends with a FixResult, never an exception the caller must interpret: when a limit
+is hit (steps, cost, wall time), the model keeps calling tools wrongly, or the API fails after
+the SDK's retries, the result is LOW confidence, keeps the last analysis the model wrote and
+the edits it had applied, and says why in `exit_reason`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+import prompts
+from agent.context import render_task
+from agent.provider import (
+    ModelProvider,
+    ModelRequest,
+    ModelTurn,
+    ProviderError,
+    ToolCall,
+    ToolResultDict,
+    assistant_message,
+    tool_results_message,
+    user_message,
+)
+from agent.transcript import Transcript
+from domain import Confidence, FixResult, Usage
+from domain.redact import redactor
+from tools.base import Tool, ToolContext, ToolError, ToolOutcome, call_tool
+from tools.patch import worktree_diff
+from tools.registry import tool_schema
+from tools.stacktrace import mapper_for
+
+log = logging.getLogger("autofixer.agent")
+
+SYSTEM_PROMPT = "system.md"
+SUBMIT_TOOL = "submit_fix"
+NUDGE = (
+    "You replied without calling a tool. Continue the investigation by calling a tool, or call "
+    "submit_fix to finish (with confidence LOW and no changes if the error cannot be fixed safely)."
+)
+NUDGE_TRUNCATED = (
+    "Your reply was cut off at the output token limit. Be brief: call a tool, or call submit_fix to finish."
+)
+
+
+class Limits(BaseModel):
+    max_steps: int = Field(30, ge=1)  # model turns
+    max_cost_usd: float = Field(2.0, gt=0)
+    max_wall_seconds: float = Field(600.0, gt=0)
+    max_output_tokens: int = Field(8192, ge=1)  # per model turn
+    max_malformed_calls: int = Field(3, ge=1)  # in a row: unknown tool, bad JSON, bad arguments
+
+
+class Progress(BaseModel):
+    """What the loop reports as it goes (for logs, the dashboard, the CLI)."""
+
+    step: int
+    kind: str  # model_turn | tool_result | finished
+    detail: str = ""
+    tool: str | None = None
+    is_error: bool = False
+    usage: Usage = Field(default_factory=Usage)
+
+
+CallModel = Callable[[int, ModelRequest], Awaitable[ModelTurn]]
+OnProgress = Callable[[Progress], Awaitable[None] | None]
+
+
+@dataclass
+class _Run:
+    """Mutable state of one run."""
+
+    provider: ModelProvider
+    tools: dict[str, Tool]
+    ctx: ToolContext
+    limits: Limits
+    transcript: Transcript | None
+    on_progress: OnProgress | None
+    call_model: CallModel
+    redact: Callable[[str], str]
+    started: float = field(default_factory=time.monotonic)
+    usage: Usage = field(default_factory=Usage)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    last_text: str = ""
+    malformed_streak: int = 0
+    unanswered_nudge: bool = False  # the previous turn had no tool call and was nudged
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def record(self, kind: str, **data: Any) -> None:
+        if self.transcript is not None:
+            self.transcript.write(kind, **data)
+
+    async def progress(self, step: int, kind: str, **data: Any) -> None:
+        if self.on_progress is None:
+            return
+        try:
+            result = self.on_progress(Progress(step=step, kind=kind, usage=self.usage, **data))
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # a broken progress display must not end a paid-for run
+            log.exception("progress callback failed")
+
+
+async def run_agent(
+    provider: ModelProvider,
+    tools: dict[str, Tool],
+    ctx: ToolContext,
+    *,
+    limits: Limits | None = None,
+    transcript: Transcript | None = None,
+    on_progress: OnProgress | None = None,
+    call_model: CallModel | None = None,
+    secrets: Iterable[str] = (),
+    task: str | None = None,
+) -> FixResult:
+    """Run the model over `tools` on `ctx` until it submits a fix or a limit ends the run.
+
+    `task` overrides the first user message (default: rendered from `ctx.event`); `secrets`
+    are the configured tokens, removed from everything the model and the transcript see.
+    """
+    limits = limits or Limits()
+    secrets = [s for s in secrets if s]
+    run = _Run(
+        provider=provider, tools=tools, ctx=ctx, limits=limits, transcript=transcript, on_progress=on_progress,
+        call_model=call_model or _direct_call(provider), redact=redactor(secrets),
+    )
+    system = prompts.load(SYSTEM_PROMPT)
+    first = run.redact(task if task is not None else _render_first_message(ctx, secrets))
+    run.messages.append(user_message(first))
+    specs = tool_specs(tools)
+    run.record(
+        "header", prompt_version=prompts.prompt_version(), provider=provider.name, model=provider.model,
+        limits=limits.model_dump(), tools=[t["name"] for t in specs], event_id=ctx.event.id if ctx.event else None,
+    )
+    run.record("message", role="system", content=system)
+    run.record("message", role="user", content=first)
+    try:
+        result = await _loop(run, system, specs)
+    except Exception as exc:
+        run.record("crash", error=f"{type(exc).__name__}: {exc}", elapsed_s=round(run.elapsed(), 3))
+        raise
+    run.record("result", elapsed_s=round(run.elapsed(), 3), result=result.model_dump(mode="json"))
+    await run.progress(result.usage.steps, "finished", detail=result.exit_reason)
+    return result
+
+
+def tool_specs(tools: dict[str, Tool]) -> list[dict[str, Any]]:
+    """Provider-neutral tool declarations, in the registry's schema form (same as MCP)."""
+    return [{"name": t.name, "description": t.description, "input_schema": tool_schema(t)} for t in tools.values()]
+
+
+def _direct_call(provider: ModelProvider) -> CallModel:
+    async def call(step: int, request: ModelRequest) -> ModelTurn:
+        return await provider.complete(
+            request.system, request.messages, request.tools, max_tokens=request.max_output_tokens
+        )
+
+    return call
+
+
+def _render_first_message(ctx: ToolContext, secrets: list[str]) -> str:
+    if ctx.event is None:
+        raise ValueError("run_agent needs ctx.event or an explicit task")
+    return render_task(
+        ctx.event, ctx.worktree, mapper=mapper_for(ctx), source_root=ctx.source_root, secrets=secrets
+    )
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+async def _loop(run: _Run, system: str, specs: list[dict[str, Any]]) -> FixResult:
+    step = 0
+    while True:
+        stop = _limit_reached(run)
+        if stop is not None:
+            return await _stopped(run, stop)
+        step += 1
+        request = ModelRequest(
+            system=system, messages=run.messages, tools=specs, max_output_tokens=run.limits.max_output_tokens
+        )
+        try:
+            turn = await _timed_call(run, step, request)
+        except asyncio.TimeoutError:
+            return await _stopped(run, "max_time")
+        except ProviderError as exc:
+            run.record("provider_error", step=step, error=run.redact(str(exc)), status=exc.status)
+            return await _stopped(run, "error", detail=run.redact(str(exc)))
+        _account_turn(run, step, turn)
+        await run.progress(step, "model_turn", detail=_preview(turn.text))
+        if not turn.tool_calls:
+            if run.unanswered_nudge:
+                return await _stopped(run, "no_tool_call")
+            _nudge(run, turn)
+            continue
+        run.unanswered_nudge = False
+        outcome = await _run_tools(run, step, turn.tool_calls)
+        if outcome is not None:
+            return outcome
+
+
+def _limit_reached(run: _Run) -> str | None:
+    if run.usage.steps >= run.limits.max_steps:
+        return "max_steps"
+    if run.usage.cost_usd >= run.limits.max_cost_usd:
+        return "max_cost"
+    if run.elapsed() >= run.limits.max_wall_seconds:
+        return "max_time"
+    return None
+
+
+async def _timed_call(run: _Run, step: int, request: ModelRequest) -> ModelTurn:
+    remaining = run.limits.max_wall_seconds - run.elapsed()
+    started = time.monotonic()
+    turn = await asyncio.wait_for(run.call_model(step, request), timeout=max(remaining, 0.001))
+    run.record("timing", step=step, what="model_call", seconds=round(time.monotonic() - started, 3))
+    return turn
+
+
+def _account_turn(run: _Run, step: int, turn: ModelTurn) -> None:
+    run.usage = run.usage.add(turn.usage.model_copy(update={"steps": 1, "tool_calls": 0}))
+    if turn.text.strip():
+        run.last_text = turn.text
+    run.messages.append(assistant_message(turn, run.provider.name))
+    run.record(
+        "message", role="assistant", step=step, content=turn.text,
+        tool_calls=[c.model_dump() for c in turn.tool_calls], stop_reason=turn.stop_reason,
+    )
+    run.record(
+        "usage", step=step, model=turn.model, turn=turn.usage.model_dump(), total=run.usage.model_dump(),
+        cost_estimated=turn.cost_estimated,
+    )
+    if turn.cost_estimated:
+        log.warning("no price known for model %r; cost estimated at the fallback price", turn.model)
+
+
+def _nudge(run: _Run, turn: ModelTurn) -> None:
+    text = NUDGE_TRUNCATED if turn.stop_reason == "max_tokens" else NUDGE
+    run.messages.append(user_message(text))
+    run.unanswered_nudge = True
+    run.record("message", role="user", content=text, nudge=True)
+
+
+async def _run_tools(run: _Run, step: int, calls: list[ToolCall]) -> FixResult | None:
+    """Answer every tool call of one assistant turn (in one message); a FixResult ends the run."""
+    results: list[ToolResultDict] = []
+    ended: FixResult | None = None
+    for call in calls:
+        if ended is not None:
+            # After submit_fix or the malformed limit nothing more runs; the run is over, but the
+            # conversation stays well-formed for the transcript (every tool_use answered).
+            results.append({"tool_call_id": call.id, "content": "Not run: the run has ended.", "is_error": True})
+            continue
+        outcome = await _run_one(run, step, call)
+        results.append({"tool_call_id": call.id, "content": outcome.text, "is_error": outcome.is_error})
+        if run.ctx.submission is not None:
+            ended = await _submitted(run)
+        elif run.malformed_streak >= run.limits.max_malformed_calls:
+            ended = await _stopped(run, "malformed_calls")
+    run.messages.append(tool_results_message(results))
+    return ended
+
+
+async def _run_one(run: _Run, step: int, call: ToolCall) -> ToolOutcome:
+    run.usage = run.usage.model_copy(update={"tool_calls": run.usage.tool_calls + 1})
+    run.record("tool_call", step=step, id=call.id, name=call.name, arguments=call.arguments)
+    started = time.monotonic()
+    problem = malformed(run.tools, call)
+    if problem is not None:
+        run.malformed_streak += 1
+        outcome = ToolOutcome(problem, is_error=True)
+    else:
+        run.malformed_streak = 0
+        outcome = await call_tool(run.tools, run.ctx, call.name, call.arguments)
+    outcome = ToolOutcome(run.redact(outcome.text), outcome.is_error)
+    seconds = round(time.monotonic() - started, 3)
+    run.record(
+        "tool_result", step=step, id=call.id, name=call.name, is_error=outcome.is_error,
+        malformed=problem is not None, content=outcome.text, seconds=seconds,
+    )
+    await run.progress(step, "tool_result", tool=call.name, is_error=outcome.is_error, detail=_preview(outcome.text))
+    return outcome
+
+
+def malformed(tools: dict[str, Tool], call: ToolCall) -> str | None:
+    """Why a call cannot even be attempted (unknown tool, non-JSON or invalid arguments), or None.
+
+    These are the model's mistakes, counted towards `max_malformed_calls`; a tool that runs and
+    fails (file not found, patch didn't match) is a normal part of investigating.
+    """
+    tool = tools.get(call.name)
+    if tool is None:
+        return f"Unknown tool {call.name!r}. Available tools: {', '.join(sorted(tools))}."
+    if not isinstance(call.arguments, dict):
+        return (
+            f"The arguments for {call.name} are not a valid JSON object ({_preview(str(call.arguments), 200)}). "
+            "Send the arguments as a JSON object matching the tool's input schema."
+        )
+    try:
+        tool.Args.model_validate(call.arguments)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(arguments)'}: {err['msg']}" for err in exc.errors()
+        )
+        return f"Invalid arguments for {call.name}: {problems}"
+    return None
+
+
+# --- results -------------------------------------------------------------------------------------
+
+_STOP_TEXT = {
+    "max_steps": "the step limit was reached",
+    "max_cost": "the cost limit was reached",
+    "max_time": "the time limit was reached",
+    "malformed_calls": "the model made too many malformed tool calls in a row",
+    "no_tool_call": "the model stopped calling tools without submitting a fix",
+    "error": "the model API failed",
+}
+
+
+async def _submitted(run: _Run) -> FixResult:
+    s = run.ctx.submission or {}
+    return FixResult(
+        analysis=run.redact(str(s.get("analysis", ""))),
+        root_cause=run.redact(str(s.get("root_cause", ""))),
+        confidence=Confidence(str(s.get("confidence", "LOW")).upper()),
+        changes=list(run.ctx.applied),
+        diff=await _diff(run.ctx),
+        pr_title=run.redact(str(s.get("pr_title", ""))),
+        pr_body=run.redact(str(s.get("pr_body", ""))),
+        exit_reason="submitted",
+        usage=run.usage,
+    )
+
+
+async def _stopped(run: _Run, reason: str, detail: str = "") -> FixResult:
+    why = _STOP_TEXT.get(reason, reason) + (f" ({detail})" if detail else "")
+    run.record("stopped", reason=reason, detail=detail, elapsed_s=round(run.elapsed(), 3))
+    analysis = run.last_text.strip() or f"No analysis: the run ended before the model wrote one ({why})."
+    return FixResult(
+        analysis=run.redact(analysis),
+        root_cause=f"Not determined: the run ended before a fix was submitted ({why}).",
+        confidence=Confidence.LOW,
+        changes=list(run.ctx.applied),
+        diff=await _diff(run.ctx),
+        exit_reason=reason,
+        usage=run.usage,
+    )
+
+
+async def _diff(ctx: ToolContext) -> str:
+    if not ctx.applied:
+        return ""
+    base = str(ctx.extra.get("base_sha") or "HEAD")
+    try:
+        return await asyncio.to_thread(worktree_diff, ctx.worktree, [c.file for c in ctx.applied], base)
+    except (ToolError, OSError) as exc:  # e.g. not a git worktree (some tests, evals from a copy)
+        log.warning("could not compute the diff: %s", exc)
+        return ""
+
+
+def _preview(text: str, limit: int = 160) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+__all__ = ["CallModel", "Limits", "OnProgress", "Progress", "malformed", "run_agent", "tool_specs"]

@@ -1,0 +1,139 @@
+"""The provider protocol and the provider-neutral conversation the loop keeps.
+
+The loop never speaks a vendor's wire format. It keeps the conversation as plain JSON-able
+dicts (so a durable step can checkpoint a request and its turn) in three shapes:
+
+    {"role": "user", "content": "text"}
+    {"role": "assistant", "text": "...", "tool_calls": [{"id", "name", "arguments"}],
+     "provider": "anthropic", "raw": <provider-native content>}
+    {"role": "tool_results", "results": [{"tool_call_id", "content", "is_error"}], "text": "..."}
+
+and tools as `{"name", "description", "input_schema"}`. Each provider translates these into its
+own API (Anthropic: tool results become a user message of tool_result blocks; OpenAI: one
+`tool` message per result). An assistant message carries `raw`, the provider's own rendering
+of that turn, so the same provider can send it back byte-for-byte (thinking blocks and their
+signatures included) while another provider rebuilds it from `text` and `tool_calls`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from domain import Usage
+
+
+class ToolCall(BaseModel):
+    id: str
+    name: str
+    # The parsed arguments, or the raw string when the model sent something that is not a
+    # JSON object (the loop answers it with an error instead of running the tool).
+    arguments: dict[str, Any] | str = Field(default_factory=dict)
+
+
+class ModelTurn(BaseModel):
+    """One assistant turn, normalised."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    # end_turn | tool_use | max_tokens | refusal | … as the provider said, for the transcript.
+    stop_reason: str | None = None
+    usage: Usage = Field(default_factory=Usage)  # tokens of this turn, cost filled by pricing
+    cost_estimated: bool = False  # the model's price was unknown: the fallback price was used
+    model: str = ""  # the model that answered, as the API reported it
+    raw: Any = None  # provider-native assistant content, sent back verbatim by the same provider
+
+
+class UserMessage(TypedDict):
+    role: Literal["user"]
+    content: str
+
+
+class ToolCallDict(TypedDict):
+    id: str
+    name: str
+    arguments: dict[str, Any] | str
+
+
+class AssistantMessage(TypedDict, total=False):
+    role: Literal["assistant"]
+    text: str
+    tool_calls: list[ToolCallDict]
+    provider: str
+    raw: Any
+
+
+class ToolResultDict(TypedDict):
+    tool_call_id: str
+    content: str
+    is_error: bool
+
+
+class ToolResultsMessage(TypedDict, total=False):
+    role: Literal["tool_results"]
+    results: list[ToolResultDict]
+    text: str  # optional note after the results (a nudge), in the same user turn
+
+
+class ToolSpec(TypedDict):
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+
+class ModelRequest(BaseModel):
+    """Everything one model call needs, as plain data, so a durable step can record it."""
+
+    system: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    max_output_tokens: int | None = None
+
+
+class ProviderError(Exception):
+    """The model API failed after the client's own retries (or refused the request)."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+@runtime_checkable
+class ModelProvider(Protocol):
+    name: str  # "anthropic" | "openai" | "replay" …
+    model: str
+
+    async def complete(
+        self,
+        system: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        *,
+        max_tokens: int | None = None,
+    ) -> ModelTurn: ...
+
+
+# --- building neutral messages (used by the loop and by scripted providers in tests) ------------
+
+
+def user_message(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
+
+
+def assistant_message(turn: ModelTurn, provider: str) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "text": turn.text,
+        "tool_calls": [c.model_dump() for c in turn.tool_calls],
+        "provider": provider,
+        "raw": turn.raw,
+    }
+
+
+def tool_results_message(results: list[ToolResultDict], text: str = "") -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "tool_results", "results": results}
+    if text:
+        message["text"] = text
+    return message

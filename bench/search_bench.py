@@ -1,0 +1,175 @@
+"""Benchmark: search_repo (the tool, through its public run) versus plain `git grep`.
+
+Target: the tool's median time is at most 1.5x git grep's on Django's source tree, for both
+literal and regex queries, including a query with ~100k matches (where the tool must stream
+and count rather than collect).
+
+    .venv/bin/python bench/search_bench.py                 # downloads Django's sdist once into /tmp
+    .venv/bin/python bench/search_bench.py --repo PATH     # any checkout (made a git repo if it isn't)
+    .venv/bin/python bench/search_bench.py --runs 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.base import ToolContext  # noqa: E402
+from tools.files import SearchRepo, SearchRepoArgs, glob_pathspecs  # noqa: E402
+
+TARGET_RATIO = 1.5
+DEFAULT_CACHE = Path("/tmp/autofixer-bench")
+
+
+@dataclass(frozen=True)
+class Query:
+    label: str
+    query: str
+    regex: bool = False
+    path_glob: str | None = None
+
+
+QUERIES: tuple[Query, ...] = (
+    Query("literal, common", "def get_queryset"),
+    Query("literal, frequent", "ImproperlyConfigured"),
+    Query("literal, huge output", "self"),
+    Query("literal, no match", "zzz_no_such_token_zzz"),
+    Query("regex, class", r"class \w+\(models\.Model\)", regex=True),
+    Query("regex, def *_id(", r"def \w+_id\(", regex=True),
+    Query("regex + path_glob", r"^import\s+re$", regex=True, path_glob="*.py"),
+)
+
+
+def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    cfg = ["-c", "user.name=bench", "-c", "user.email=bench@example.com", "-c", "commit.gpgsign=false"]
+    return subprocess.run(["git", *cfg, *args], cwd=cwd, check=True, capture_output=True)
+
+
+def ensure_git_repo(path: Path) -> Path:
+    if not (path / ".git").exists():
+        print(f"making {path} a git repository (one commit of everything)...", flush=True)
+        _git(path, "init", "-q")
+        _git(path, "add", "-A")
+        _git(path, "commit", "-q", "-m", "bench base")
+    return path
+
+
+def django_repo(cache: Path) -> Path:
+    """Django's sdist, downloaded once and unpacked into a git repository under `cache`."""
+    dl = cache / "dl"
+    tarballs = sorted(dl.glob("[Dd]jango-*.tar.gz"))
+    if not tarballs:
+        print("downloading Django's sdist...", flush=True)
+        dl.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "django", "-d", str(dl)],
+            check=True,
+        )
+        tarballs = sorted(dl.glob("[Dd]jango-*.tar.gz"))
+    tarball = tarballs[-1]
+    dest = cache / "src" / tarball.name.removesuffix(".tar.gz")
+    if not dest.exists():
+        print(f"unpacking {tarball.name}...", flush=True)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(tarball) as tf:
+            tf.extractall(dest.parent, filter="data")
+    return ensure_git_repo(dest)
+
+
+def git_grep_argv(q: Query) -> list[str]:
+    mode = "-P" if q.regex else "-F"
+    specs = glob_pathspecs(q.path_glob) if q.path_glob else []
+    return ["git", "grep", "-n", "-I", "--untracked", "--no-color", mode, "-e", q.query, "--", *specs]
+
+
+def time_git_grep(repo: Path, q: Query) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(git_grep_argv(q), cwd=repo, capture_output=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"git grep failed for {q.query!r}: {proc.stderr.decode()}")
+    return elapsed, proc.stdout.count(b"\n")
+
+
+async def time_tool(tool: SearchRepo, ctx: ToolContext, q: Query) -> tuple[float, str]:
+    args = SearchRepoArgs(query=q.query, regex=q.regex, path_glob=q.path_glob)
+    t0 = time.perf_counter()
+    out = await tool.run(ctx, args)
+    return time.perf_counter() - t0, out
+
+
+@dataclass
+class Row:
+    q: Query
+    matches: int
+    git_ms: float
+    tool_ms: float
+    summary: str
+
+    @property
+    def ratio(self) -> float:
+        return self.tool_ms / self.git_ms if self.git_ms else float("inf")
+
+
+async def bench(repo: Path, runs: int) -> list[Row]:
+    tool, ctx = SearchRepo(), ToolContext(worktree=repo)
+    rows: list[Row] = []
+    for q in QUERIES:
+        time_git_grep(repo, q)  # warm the page cache and the PCRE probe
+        await time_tool(tool, ctx, q)
+        git_times: list[float] = []
+        tool_times: list[float] = []
+        matches, summary = 0, ""
+        for _ in range(runs):  # interleaved, so drift in machine load hits both alike
+            g, matches = time_git_grep(repo, q)
+            t, out = await time_tool(tool, ctx, q)
+            git_times.append(g)
+            tool_times.append(t)
+            summary = out.splitlines()[0]
+        rows.append(Row(q, matches, statistics.median(git_times) * 1e3, statistics.median(tool_times) * 1e3, summary))
+    return rows
+
+
+def report(repo: Path, rows: list[Row], runs: int) -> bool:
+    n_files = len(subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True).stdout.splitlines())
+    print(f"\nrepo: {repo} ({n_files:,} files), git: {subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.strip()}, "
+          f"cpus: {os.cpu_count()}, median of {runs} runs")  # fmt: skip
+    print(f"{'query':<26} {'matches':>9} {'git grep ms':>12} {'search_repo ms':>15} {'ratio':>7}  target <= {TARGET_RATIO}x")
+    ok = True
+    for r in rows:
+        passed = r.ratio <= TARGET_RATIO
+        ok &= passed
+        print(f"{r.q.label:<26} {r.matches:>9,} {r.git_ms:>12.1f} {r.tool_ms:>15.1f} {r.ratio:>6.2f}x  {'ok' if passed else 'OVER'}")
+    total_git = sum(r.git_ms for r in rows)
+    total_tool = sum(r.tool_ms for r in rows)
+    print(f"{'total':<26} {'':>9} {total_git:>12.1f} {total_tool:>15.1f} {total_tool / total_git:>6.2f}x")
+    print("\ntool output headers:")
+    for r in rows:
+        print(f"  {r.q.label:<24} {r.summary}")
+    print(f"\nresult: {'PASS' if ok else 'FAIL'} (every query within {TARGET_RATIO}x of git grep)")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repo", type=Path, help="search this checkout instead of Django's sdist")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where Django is downloaded and unpacked")
+    parser.add_argument("--runs", type=int, default=9, help="timed runs per query (median reported)")
+    opts = parser.parse_args()
+    repo = ensure_git_repo(opts.repo.resolve()) if opts.repo else django_repo(opts.cache)
+    rows = asyncio.run(bench(repo, opts.runs))
+    return 0 if report(repo, rows, opts.runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

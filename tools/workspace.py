@@ -1,0 +1,552 @@
+"""The git workspace a job acts on: a cached bare mirror per repository, a throw-away worktree
+per job.
+
+Cloning a large repository for every error would cost seconds to minutes, so each repository
+is cloned once into `state_dir/mirrors/<name>.git` and only fetched at the start of a job.
+The job then gets its own detached worktree from that mirror (`git worktree add` shares the
+object store, so it only writes the checked-out files) and the worktree is removed when the
+job ends. Writing the files of a large checkout still costs ~0.5 s, so after each job starts
+one spare worktree per repository is built in the background; the next job claims it with a
+`git worktree move` (a rename) and an incremental `git checkout` to its target commit, which
+only rewrites the files that differ. Spares are never handed out twice: a job's worktree is
+always removed, never recycled, so no job sees another job's edits.
+
+Hardening, because repositories and their configuration are not ours to trust:
+- hooks never run (`core.hooksPath=/dev/null` on every command), submodules are never recursed
+  into, fsmonitor is off and LFS smudging is skipped, so checking out code executes nothing;
+- the file protocol is allowed only when the clone URL itself is a local path;
+- a token is handed to git per command through `GIT_CONFIG_*` environment variables (an
+  `http.<origin>.extraHeader`), so it never lands in the mirror's config, a remote URL, a
+  command line visible in `ps`, or an error message (messages are scrubbed as well).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from git.cmd import Git
+from git.exc import GitCommandError, GitCommandNotFound
+
+log = logging.getLogger(__name__)
+
+FETCH_TIMEOUT_S = 1800.0  # a first clone of a big repository over a slow link can take long
+LOCAL_TIMEOUT_S = 300.0  # worktree add / rev-parse / remove: purely local work
+TOKEN_USER = "x-access-token"  # GitHub's convention; GitLab accepts any user, Bitbucket wants x-token-auth
+
+# Only branches and tags: a plain `--mirror` would also pull GitHub's refs/pull/* (every PR
+# ever opened), which makes fetches of busy repositories much slower for nothing we use.
+FETCH_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+
+_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
+_SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+# A conservative subset of what git accepts in a ref name; anything else is not tried at all,
+# so an attacker-written release string can never become a git option or a revision range.
+_REF_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+@-]{0,199}$")
+
+Target = Literal["release", "branch", "commit"]
+
+
+class WorkspaceError(Exception):
+    """A repository could not be fetched or checked out; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """One job's checkout."""
+
+    path: Path  # the worktree root
+    base_sha: str  # the commit checked out (detached HEAD)
+    branch: str  # the repository's default branch: where a fix PR goes
+    target: Target  # what base_sha was resolved from
+    release_ref: str | None = None  # the release candidate that resolved, when target == "release"
+    mirror: Path = field(default=Path(), compare=False)
+    prewarmed: bool = False  # built from a spare worktree rather than a full checkout
+
+
+# --------------------------------------------------------------------------------------------
+# URL, token and command-line helpers (public so pushing a branch can reuse the same hardening)
+
+
+def is_local_url(url: str) -> bool:
+    """True for a filesystem path or file:// URL (never for http(s), ssh or scp-like URLs)."""
+    if url.startswith("file://"):
+        return True
+    if "://" in url:
+        return False
+    # git reads "host:path" (a colon before any slash) as scp-like ssh, so that is not local.
+    first_slash = url.find("/")
+    colon = url.find(":")
+    return colon == -1 or (first_slash != -1 and first_slash < colon)
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """Strip `user:secret@` from an http(s) URL; return (clean url, secret or None).
+
+    Operators sometimes paste a token-bearing URL; the secret must not be stored in the mirror's
+    remote URL, so it is lifted out and used like a token argument instead.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return url, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    secret = password or user or None
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), secret
+
+
+def redact_url(url: str) -> str:
+    return split_credentials(url)[0]
+
+
+def normalize_clone_url(url: str) -> str:
+    """Local paths become absolute (git runs with other working directories); others unchanged."""
+    if is_local_url(url) and not url.startswith("file://"):
+        return str(Path(url).expanduser().resolve())
+    return url
+
+
+def _auth_header(token: str, user: str) -> str:
+    return "Authorization: Basic " + base64.b64encode(f"{user}:{token}".encode()).decode("ascii")
+
+
+def auth_env(clone_url: str, token: str | None, *, user: str = TOKEN_USER) -> dict[str, str]:
+    """Environment that makes git send the token to the clone URL's origin only.
+
+    GIT_CONFIG_COUNT/KEY/VALUE act like `-c` without appearing in the process's argv, and the
+    header is scoped to `http.<scheme>://<host>/` so a redirect to another host never gets it.
+    """
+    if not token:
+        return {}
+    parts = urlsplit(clone_url)
+    if parts.scheme not in ("http", "https"):
+        return {}
+    origin = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/"
+    return {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": f"http.{origin}.extraHeader",
+        "GIT_CONFIG_VALUE_0": _auth_header(token, user),
+        # The token is the only credential: never consult or feed the host's credential helpers.
+        "GIT_CONFIG_KEY_1": "credential.helper",
+        "GIT_CONFIG_VALUE_1": "",
+    }
+
+
+def secrets_of(token: str | None, *, user: str = TOKEN_USER) -> tuple[str, ...]:
+    """Every form in which a token could leak into git's output."""
+    if not token:
+        return ()
+    header = _auth_header(token, user)
+    return (token, header.split(" ", 2)[-1], f"{user}:{token}")
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def hardened_options(clone_url: str) -> list[str]:
+    """`-c` options for every git command run on a mirror or worktree."""
+    opts = [
+        "-c", "core.hooksPath=/dev/null",
+        "-c", "submodule.recurse=false",
+        "-c", "core.fsmonitor=false",
+        "-c", "advice.detachedHead=false",
+    ]
+    if is_local_url(clone_url):
+        opts += ["-c", "protocol.file.allow=always"]
+    return opts
+
+
+BASE_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",  # a missing/wrong token must fail, not hang on a prompt
+    "GIT_LFS_SKIP_SMUDGE": "1",  # LFS would download (and run a filter) during checkout
+}
+
+
+def safe_name(text: str, *, max_len: int = 80) -> str:
+    """A filesystem-safe, collision-free directory name for `text`."""
+    cleaned = _SAFE_NAME_RE.sub("_", text).strip("._-")[:max_len] or "x"
+    if cleaned == text:
+        return cleaned
+    return f"{cleaned}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def mirror_name(clone_url: str) -> str:
+    clean = redact_url(clone_url)
+    parts = urlsplit(clean)
+    readable = (parts.netloc + parts.path) if parts.netloc else clean
+    readable = readable.removesuffix("/").removesuffix(".git")
+    digest = hashlib.sha256(clean.encode()).hexdigest()[:10]
+    base = _SAFE_NAME_RE.sub("_", readable).strip("._-")[-60:] or "repo"
+    return f"{base}-{digest}"
+
+
+def release_candidates(release: str | None) -> list[str]:
+    """Revisions a release string may name, most specific first.
+
+    Handles a bare sha, `name@sha`, `name-sha`, `1.2.3+sha` and tags (`v1.2.3`, `name@1.2.3`).
+    Abbreviated shas made only of digits are skipped: a build number or date (`20240101`) is far
+    likelier than such a sha, and resolving it by chance would check out the wrong code.
+    """
+    if not release or not release.strip():
+        return []
+    release = release.strip()
+    out: list[str] = []
+    tokens = [release, *reversed(re.split(r"[@+\-_/]", release))]
+    for tok in tokens:
+        low = tok.lower()
+        if _SHA_RE.match(low) and (len(low) == 40 or not low.isdigit()):
+            out.append(low)
+    version = release.rsplit("@", 1)[-1]
+    for tag in (release, version, f"v{version}"):
+        if _REF_NAME_RE.match(tag) and ".." not in tag and not tag.endswith((".lock", "/", ".")):
+            out.append(f"refs/tags/{tag}")
+    return list(dict.fromkeys(out))
+
+
+# --------------------------------------------------------------------------------------------
+# running git
+
+
+@dataclass(frozen=True)
+class _Remote:
+    url: str  # normalised, credential-free
+    env: dict[str, str]
+    secrets: tuple[str, ...]
+
+    @property
+    def options(self) -> list[str]:
+        return hardened_options(self.url)
+
+
+def _git(remote: _Remote, args: list[str], *, git_dir: Path | None = None, cwd: Path | None = None,
+         timeout: float = LOCAL_TIMEOUT_S, what: str = "git") -> str:
+    cmd = ["git", *remote.options]
+    if git_dir is not None:
+        cmd += ["--git-dir", str(git_dir)]
+    cmd += args
+    try:
+        out = Git(str(cwd) if cwd else None).execute(
+            cmd, env={**BASE_ENV, **remote.env}, kill_after_timeout=timeout
+        )
+    except GitCommandNotFound as exc:
+        raise WorkspaceError(f"git is not installed or not on PATH ({exc})") from None
+    except GitCommandError as exc:
+        detail = _stderr_of(exc)
+        # `from None`: the original exception's args carry the raw stderr, which must not
+        # travel further in a traceback before it has been scrubbed.
+        raise WorkspaceError(
+            scrub(f"{what} failed for {redact_url(remote.url)}: {detail}", remote.secrets)
+        ) from None
+    return out if isinstance(out, str) else out.decode("utf-8", "replace")
+
+
+def _stderr_of(exc: GitCommandError) -> str:
+    raw = exc.stderr or ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    text = text.strip().removeprefix("stderr:").strip().strip("'").strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return " / ".join(lines[-6:]) or f"exit status {exc.status}"
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock shared by every process using the same state directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class Workspaces:
+    """Mirrors and per-job worktrees under one state directory."""
+
+    def __init__(self, state_dir: Path, *, token_user: str = TOKEN_USER,
+                 fetch_timeout: float = FETCH_TIMEOUT_S, prewarm: bool = True) -> None:
+        self.state_dir = Path(state_dir).resolve()
+        self.mirrors_dir = self.state_dir / "mirrors"
+        self.worktrees_dir = self.state_dir / "worktrees"
+        self.token_user = token_user
+        self.fetch_timeout = fetch_timeout
+        self.prewarm = prewarm
+        self._locks: dict[str, asyncio.Lock] = {}
+        # monotonic time at which the last fetch of each mirror *started*: a job that asked for
+        # fresh data before then is served by that fetch and need not fetch again.
+        self._fetch_started: dict[str, float] = {}
+        self._building_spares: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def aclose(self) -> None:
+        """Wait for background spare builds (call before shutting down the loop)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    def mirror_path(self, clone_url: str) -> Path:
+        return self.mirrors_dir / f"{mirror_name(normalize_clone_url(clone_url))}.git"
+
+    def worktree_path(self, job_id: str) -> Path:
+        return self.worktrees_dir / safe_name(job_id)  # safe_name never starts with "."
+
+    def spare_path(self, mirror: Path) -> Path:
+        return self.worktrees_dir / f".spare-{mirror.stem}"
+
+    @contextlib.asynccontextmanager
+    async def checkout(
+        self,
+        clone_url: str,
+        default_branch: str,
+        job_id: str,
+        *,
+        release: str | None = None,
+        token: str | None = None,
+        commit: str | None = None,
+    ) -> AsyncIterator[Workspace]:
+        """Fetch the mirror and yield a fresh worktree; it is removed when the block exits.
+
+        The worktree is at `commit` when given (recovering a job pinned to its base), else at
+        the release's commit when the release names one in the repository, else at the head
+        of `default_branch`.
+        """
+        remote = self._remote(clone_url, token)
+        mirror = self.mirror_path(clone_url)
+        await self._sync(remote, mirror)
+        ws = await asyncio.to_thread(self._add_worktree, remote, mirror, default_branch, job_id, release, commit)
+        if self.prewarm:
+            self._schedule_spare(remote, mirror, ws.base_sha)
+        try:
+            yield ws
+        finally:
+            # Shielded so a cancelled job still gets its worktree removed.
+            await asyncio.shield(asyncio.to_thread(self._remove_worktree, remote, mirror, ws.path))
+
+    def _remote(self, clone_url: str, token: str | None) -> _Remote:
+        url, embedded = split_credentials(clone_url)
+        token = token or embedded
+        url = normalize_clone_url(url)
+        secrets = (*secrets_of(token, user=self.token_user), *((embedded,) if embedded else ()))
+        return _Remote(url=url, env=auth_env(url, token, user=self.token_user), secrets=secrets)
+
+    # ---- mirror ----------------------------------------------------------------------------
+
+    async def prefetch(self, clone_url: str, *, token: str | None = None) -> Path:
+        """Clone or fetch a repository's mirror ahead of its first job; returns the mirror path."""
+        mirror = self.mirror_path(clone_url)
+        await self._sync(self._remote(clone_url, token), mirror)
+        return mirror
+
+    async def _sync(self, remote: _Remote, mirror: Path) -> None:
+        """Clone or fetch `mirror`: one fetch per repository at a time, in this process (asyncio
+        lock, so waiting costs no thread) and across processes (file lock)."""
+        key = str(mirror)
+        requested = time.monotonic()
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if self._fetch_started.get(key, float("-inf")) >= requested and mirror.exists():
+                return  # a fetch that began after we asked has just completed
+            self._fetch_started[key] = time.monotonic()
+            await asyncio.to_thread(self._sync_mirror, remote, mirror)
+
+    def _sync_mirror(self, remote: _Remote, mirror: Path) -> None:
+        with _file_lock(mirror.with_suffix(".lock")):
+            if (mirror / "HEAD").exists():
+                self._fetch(remote, mirror)
+            else:
+                self._clone(remote, mirror)
+
+    def _clone(self, remote: _Remote, mirror: Path) -> None:
+        # Built beside its final place and renamed, so a failed or interrupted first clone never
+        # leaves a half mirror that later jobs would mistake for a good one.
+        tmp = mirror.with_name(f"{mirror.name}.tmp-{uuid.uuid4().hex[:8]}")
+        shutil.rmtree(mirror, ignore_errors=True)
+        try:
+            _git(remote, ["init", "--bare", "--quiet", "--template=", str(tmp)], what="git init")
+            self._configure_remote(remote, tmp)
+            self._fetch(remote, tmp)
+            os.rename(tmp, mirror)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @staticmethod
+    def _configure_remote(remote: _Remote, git_dir: Path) -> None:
+        _git(remote, ["config", "remote.origin.url", remote.url], git_dir=git_dir, what="git config")
+        for spec in FETCH_REFSPECS:
+            _git(remote, ["config", "--add", "remote.origin.fetch", spec], git_dir=git_dir, what="git config")
+
+    def _fetch(self, remote: _Remote, git_dir: Path) -> None:
+        _git(
+            remote,
+            ["fetch", "--prune", "--no-recurse-submodules", "--quiet", "origin"],
+            git_dir=git_dir,
+            timeout=self.fetch_timeout,
+            what="git fetch",
+        )
+
+    # ---- worktree --------------------------------------------------------------------------
+
+    def _add_worktree(self, remote: _Remote, mirror: Path, branch: str, job_id: str,
+                      release: str | None, commit: str | None) -> Workspace:
+        target, sha, release_ref = self._resolve_target(remote, mirror, branch, release, commit)
+        path = self.worktree_path(job_id)
+        if path.exists() or path.is_symlink():
+            # Left over by a crashed run of the same job: its content is stale by definition.
+            self._remove_worktree(remote, mirror, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        prewarmed = self.prewarm and self._claim_spare(remote, mirror, path, sha)
+        if not prewarmed:
+            _git(remote, ["worktree", "add", "--detach", "--quiet", str(path), sha], git_dir=mirror,
+                 what="git worktree add")
+        return Workspace(path=path.resolve(), base_sha=sha, branch=branch, target=target,
+                         release_ref=release_ref, mirror=mirror, prewarmed=prewarmed)
+
+    # ---- spare worktrees -------------------------------------------------------------------
+
+    def _claim_spare(self, remote: _Remote, mirror: Path, path: Path, sha: str) -> bool:
+        """Turn the repository's spare worktree into this job's, at `sha`; False if there is none.
+
+        `git worktree move` is a rename, so when two processes race for one spare exactly one
+        wins and the other falls back to a full checkout.
+        """
+        spare = self.spare_path(mirror)
+        if not (spare / ".git").is_file():
+            return False
+        try:
+            _git(remote, ["worktree", "move", str(spare), str(path)], git_dir=mirror, what="git worktree move")
+        except WorkspaceError:
+            return False
+        try:
+            # --force: a spare is pristine, but if anything touched it, the commit's content wins.
+            _git(remote, ["checkout", "--force", "--detach", "--quiet", sha], cwd=path, what="git checkout")
+        except WorkspaceError as exc:
+            log.warning("discarding spare worktree: %s", exc)
+            self._remove_worktree(remote, mirror, path)
+            return False
+        return True
+
+    def _schedule_spare(self, remote: _Remote, mirror: Path, sha: str) -> None:
+        if str(mirror) in self._building_spares or (self.spare_path(mirror) / ".git").exists():
+            return
+        self._building_spares.add(str(mirror))
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._build_spare, remote, mirror, sha))
+        self._background.add(task)
+        task.add_done_callback(lambda t: self._spare_built(t, str(mirror)))
+
+    def _spare_built(self, task: asyncio.Task[None], key: str) -> None:
+        self._background.discard(task)
+        self._building_spares.discard(key)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("building a spare worktree failed: %s", task.exception())
+
+    def _build_spare(self, remote: _Remote, mirror: Path, sha: str) -> None:
+        # Built under a private name and moved into place only when complete, so a claimed
+        # spare is never a half-written checkout (even if this process dies mid-way).
+        spare = self.spare_path(mirror)
+        tmp = self.worktrees_dir / f".building-{mirror.stem}-{uuid.uuid4().hex[:8]}"
+        try:
+            _git(remote, ["worktree", "add", "--detach", "--quiet", str(tmp), sha], git_dir=mirror,
+                 what="git worktree add")
+            if not spare.exists():
+                _git(remote, ["worktree", "move", str(tmp), str(spare)], git_dir=mirror, what="git worktree move")
+        finally:
+            if tmp.exists():
+                self._remove_worktree(remote, mirror, tmp)
+
+    def discard_spares(self) -> None:
+        """Remove every spare worktree (e.g. to reclaim disk); they are rebuilt on demand."""
+        for spare in self.worktrees_dir.glob(".spare-*"):
+            mirror = self.mirrors_dir / f"{spare.name.removeprefix('.spare-')}.git"
+            self._remove_worktree(_Remote(url="", env={}, secrets=()), mirror, spare)
+
+    def _resolve_target(self, remote: _Remote, mirror: Path, branch: str, release: str | None,
+                        commit: str | None) -> tuple[Target, str, str | None]:
+        if commit:
+            sha = _rev_parse(remote, mirror, commit.strip().lower()) if _SHA_RE.match(commit.strip().lower()) else None
+            if sha is None:
+                raise WorkspaceError(f"commit {commit!r} is not in {redact_url(remote.url)}")
+            return "commit", sha, None
+        for candidate in release_candidates(release):
+            sha = _rev_parse(remote, mirror, candidate)
+            if sha:
+                return "release", sha, candidate
+        if not branch or not _REF_NAME_RE.match(branch) or ".." in branch:
+            raise WorkspaceError(f"invalid default branch name {branch!r}")
+        sha = _rev_parse(remote, mirror, f"refs/heads/{branch}")
+        if sha is None:
+            raise WorkspaceError(
+                f"branch {branch!r} not found in {redact_url(remote.url)}"
+                f" (branches: {', '.join(_branches(remote, mirror)[:20]) or 'none'})"
+            )
+        return "branch", sha, None
+
+    def _remove_worktree(self, remote: _Remote, mirror: Path, path: Path) -> None:
+        try:
+            # Double --force: also removes a worktree that is locked or has local changes.
+            _git(remote, ["worktree", "remove", "--force", "--force", str(path)], git_dir=mirror,
+                 what="git worktree remove")
+        except WorkspaceError as exc:
+            log.debug("worktree remove fell back to rmtree: %s", exc)
+        if path.is_symlink():
+            path.unlink()
+        shutil.rmtree(path, ignore_errors=True)
+        if mirror.exists():
+            with contextlib.suppress(WorkspaceError):
+                _git(remote, ["worktree", "prune"], git_dir=mirror, what="git worktree prune")
+
+
+def _rev_parse(remote: _Remote, git_dir: Path, rev: str) -> str | None:
+    try:
+        out = _git(remote, ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+                   git_dir=git_dir, what="git rev-parse")
+    except WorkspaceError:
+        return None
+    out = out.strip()
+    return out if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", out) else None
+
+
+def _branches(remote: _Remote, git_dir: Path) -> list[str]:
+    try:
+        out = _git(remote, ["for-each-ref", "--format=%(refname:short)", "refs/heads/"], git_dir=git_dir,
+                   what="git for-each-ref")
+    except WorkspaceError:
+        return []
+    return [line for line in out.splitlines() if line]
+
+
+__all__ = [
+    "FETCH_REFSPECS",
+    "Workspace",
+    "WorkspaceError",
+    "Workspaces",
+    "auth_env",
+    "hardened_options",
+    "is_local_url",
+    "mirror_name",
+    "normalize_clone_url",
+    "redact_url",
+    "release_candidates",
+    "safe_name",
+    "scrub",
+    "secrets_of",
+    "split_credentials",
+]
