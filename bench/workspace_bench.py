@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.workspace import Workspaces  # noqa: E402
+from tools.workspace import Workspaces
 
 WARM_TARGET_S = 1.0
 SPEEDUP_TARGET = 10.0
@@ -74,7 +74,8 @@ def _django_sdist(cache: Path) -> Path:
         return found[-1]
     cache.mkdir(parents=True, exist_ok=True)
     print(f"downloading Django's sdist into {cache} ...", flush=True)
-    sh(sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet", "django", "-d", str(cache))
+    sh(sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet", "django",
+       "-d", str(cache))
     return sorted(cache.glob("[Dd]jango-*.tar.gz"))[-1]
 
 
@@ -187,7 +188,8 @@ async def run(repo: Path, runs: int, scratch: Path, mutate_source: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", type=Path, help="an existing git repository (default: Django's sdist)")
-    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"download/repo cache (default {DEFAULT_CACHE})")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
+                        help=f"download/repo cache (default {DEFAULT_CACHE})")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the scratch state directory")
     args = parser.parse_args(argv)

@@ -8,17 +8,16 @@ could not store the job and Sentry should retry; a 500 never leaves this module.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
 
-from dbos import DBOS, Queue, SetWorkflowID
-from dbos import error as dbos_error
+from dbos import DBOS
 from quart import Quart, Response, request
 
-from server import pipeline, runtime
+from server import runtime
 from server.config import Secrets, Settings
+from server.intake import Intake
 from server.jobs import JobRequest, job_id_for
 from server.metrics import Metrics
 from server.webhook import MalformedDelivery, fix_request, signature_valid
@@ -51,17 +50,19 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     app = Quart("autofixer")
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_body_bytes
     app.config["BODY_TIMEOUT"] = 10
-    state: dict[str, Queue] = {}
+    state: dict[str, Intake] = {}
 
     @app.before_serving
     async def _start() -> None:
         if manage_runtime:
             await asyncio.to_thread(runtime.start, settings, secrets, metrics)
-        state["queue"] = await runtime.register_queue(settings)
+        state["intake"] = await runtime.open_intake(settings)
         log.info("listening for Sentry webhooks on /api/webhook/sentry")
 
     @app.after_serving
     async def _stop() -> None:
+        if "intake" in state:
+            await state["intake"].close()
         if manage_runtime:
             await asyncio.to_thread(runtime.stop)
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     async def metrics_endpoint() -> Response:
         try:
             depth = await asyncio.wait_for(runtime.queue_depth(), 3)
+            depth["received"] = await state["intake"].pending()
         except Exception:
             depth = None
         return Response(metrics.render(depth), content_type="text/plain; version=0.0.4")
@@ -95,6 +97,8 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     async def job_status(job_id: str) -> Response:
         status = await DBOS.get_workflow_status_async(job_id)
         if status is None:
+            if await state["intake"].awaiting_queue(job_id):
+                return _json(200, job_id=job_id, status="RECEIVED", stage=None, outcome=None)
             return _json(404, error=f"no job {job_id}")
         stage = await DBOS.get_event_async(job_id, "stage", timeout_seconds=0)
         return _json(200, job_id=job_id, status=status.status, stage=stage, outcome=status.output)
@@ -119,16 +123,7 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     return app
 
 
-_sqlite_writer = asyncio.Lock()
-
-
-def _store_gate(settings: Settings) -> contextlib.AbstractAsyncContextManager[Any]:
-    """One enqueue at a time on SQLite: writers that collide there back off in sleeps of up to
-    100 ms inside SQLite's busy handler, while waiting our turn here costs only the queueing."""
-    return _sqlite_writer if settings.system_database_url.startswith("sqlite") else contextlib.nullcontext()
-
-
-async def _handle_sentry_webhook(settings: Settings, secrets: Secrets, state: dict[str, Queue]) -> tuple[str, Response]:
+async def _handle_sentry_webhook(settings: Settings, secrets: Secrets, state: dict[str, Intake]) -> tuple[str, Response]:
     try:
         body = await _read_body(settings.server.max_body_bytes)
     except _TooLarge:
@@ -152,13 +147,11 @@ async def _handle_sentry_webhook(settings: Settings, secrets: Secrets, state: di
         trigger=wanted.trigger,
     )
     try:
-        async with _store_gate(settings):
-            with SetWorkflowID(job, workflow_id_reuse_policy="reject"):
-                await state["queue"].enqueue_async(pipeline.fix_issue, job_request.model_dump())
-    except dbos_error.DBOSWorkflowIDInUseError:
-        return "duplicate", _json(200, status="duplicate", job_id=job)
+        is_new = await state["intake"].accept(job, job_request.model_dump())
     except Exception:
         log.exception("could not store job %s", job)
         return "store_failed", _json(503, error="could not store the job; retry later")
+    if not is_new:
+        return "duplicate", _json(200, status="duplicate", job_id=job)
     log.info("accepted %s for issue %s as %s", wanted.trigger, wanted.issue_id, job)
     return "accepted", _json(202, status="accepted", job_id=job)

@@ -12,6 +12,7 @@ from dbos import DBOS, DBOSConfig, Queue
 import server
 from server import pipeline, services
 from server.config import Secrets, Settings
+from server.intake import DirectIntake, InboxIntake, Intake
 from server.metrics import Metrics
 from tools.workspace import Workspaces
 
@@ -46,6 +47,16 @@ async def register_queue(settings: Settings) -> Queue:
         worker_concurrency=settings.worker.concurrency,
         polling_interval_sec=settings.worker.poll_interval_seconds,
     )
+
+
+async def open_intake(settings: Settings) -> Intake:
+    """The embedded SQLite store gets the group-committing inbox; Postgres takes jobs directly."""
+    queue = await register_queue(settings)
+    if not settings.system_database_url.startswith("sqlite"):
+        return DirectIntake(queue)
+    inbox = InboxIntake(settings.state_dir / "inbox.sqlite", queue)
+    await inbox.start()
+    return inbox
 
 
 def _prefer_wal(url: str) -> None:

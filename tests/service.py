@@ -65,6 +65,7 @@ class Service:
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
+        self.kill()  # never leave a half-started service running behind a failed test
         raise RuntimeError(f"service did not become healthy:\n{self.log()}")
 
     def log(self) -> str:

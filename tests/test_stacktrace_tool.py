@@ -327,3 +327,14 @@ def test_events_without_exceptions() -> None:
 def test_scrub_helpers() -> None:
     assert scrub_query("a=1&password=x&sig=2") == "a=1&password=[redacted]&sig=2"
     assert scrub_url("https://u:p@h/x?access_token=t&q=1") == "https://h/x?access_token=[redacted]&q=1"
+
+
+def test_long_exception_chains_keep_both_ends() -> None:
+    excs = [ExceptionInfo(type=f"E{i}", value=str(i)) for i in range(15)]
+    text = render_event(ErrorEvent(id="e", exceptions=excs))
+    for i in (0, 1, 2, 8, 14):
+        assert f"Exception {i + 1} of 15" in text
+    assert "Exception 4 of 15" not in text and "Exception 8 of 15" not in text
+    assert "[5 exceptions in the middle of the chain omitted]" in text
+    assert "Exception 15 of 15 (reported exception): E14" in text
+    assert render_event(ErrorEvent(id="")).startswith("Event (no id)")

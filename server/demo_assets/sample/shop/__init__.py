@@ -1,0 +1,3 @@
+"""Order pricing service for the online shop."""
+
+__version__ = "1.4.2"

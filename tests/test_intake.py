@@ -1,0 +1,68 @@
+"""The SQLite inbox: group commit, exact duplicate detection, and forwarding that survives a crash."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from server.intake import InboxIntake
+
+
+class RecordingQueue:
+    """Stands in for the DBOS queue: records what was forwarded, or fails like a store that is down."""
+
+    def __init__(self, *, down: bool = False) -> None:
+        self.down = down
+        self.forwarded: list[dict[str, Any]] = []
+
+    async def enqueue_async(self, func: Any, request: dict[str, Any]) -> None:
+        if self.down:
+            raise ConnectionError("job store unreachable")
+        self.forwarded.append(request)
+
+
+async def _settle(queue: RecordingQueue, count: int) -> None:
+    for _ in range(200):
+        if len(queue.forwarded) >= count:
+            return
+        await asyncio.sleep(0.01)
+
+
+def _request(issue: str) -> dict[str, Any]:
+    return {"org": "acme", "issue_id": issue, "project": "shop", "title": "boom", "trigger": "issue.created"}
+
+
+async def test_concurrent_duplicates_are_new_exactly_once(tmp_path: Path) -> None:
+    queue = RecordingQueue()
+    inbox = InboxIntake(tmp_path / "inbox.sqlite", queue)  # type: ignore[arg-type]
+    await inbox.start()
+    try:
+        results = await asyncio.gather(*(inbox.accept("sentry:acme:1", _request("1")) for _ in range(50)))
+        distinct = await asyncio.gather(*(inbox.accept(f"sentry:acme:{i}", _request(str(i))) for i in range(2, 102)))
+        assert results.count(True) == 1 and all(distinct)
+        await _settle(queue, 101)
+        assert sorted(int(r["issue_id"]) for r in queue.forwarded) == list(range(1, 102))
+        assert await inbox.pending() == 0 and not await inbox.awaiting_queue("sentry:acme:1")
+    finally:
+        await inbox.close()
+
+
+async def test_deliveries_accepted_while_the_queue_is_down_are_forwarded_after_a_restart(tmp_path: Path) -> None:
+    down = RecordingQueue(down=True)
+    inbox = InboxIntake(tmp_path / "inbox.sqlite", down)  # type: ignore[arg-type]
+    await inbox.start()
+    assert await inbox.accept("sentry:acme:7", _request("7"))
+    await asyncio.sleep(0.05)
+    assert await inbox.awaiting_queue("sentry:acme:7")  # acknowledged, stored, not yet queued
+    await inbox.close()  # the process stops before the job reached the queue
+
+    up = RecordingQueue()
+    reopened = InboxIntake(tmp_path / "inbox.sqlite", up)  # type: ignore[arg-type]
+    await reopened.start()
+    try:
+        await _settle(up, 1)
+        assert up.forwarded == [_request("7")]
+        assert not await reopened.accept("sentry:acme:7", _request("7"))  # still a duplicate
+    finally:
+        await reopened.close()
