@@ -51,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.set_defaults(func=_serve)
 
+    demo = sub.add_parser(
+        "demo", help="watch a recorded Sentry error become a fix, offline (no keys, no servers)",
+        description="Runs the real service, job, agent and tools on a bundled sample project. The Sentry "
+        "event is a recording served by a local stand-in, and without AUTOFIXER_LLM_KEY the model turns "
+        "are a recording too; both are labelled REPLAYED in the output.",
+    )
+    demo.add_argument("--keep", action="store_true", help="keep the temporary work directory")
+    demo.add_argument("--workdir", help="use this directory (kept) instead of a temporary one")
+    demo.set_defaults(func=_demo)
+
     event = sub.add_parser("event", help="inspect error events")
     event_sub = event.add_subparsers(metavar="ACTION")
     show = event_sub.add_parser("show", help="print the normalised event as the agent will see it")
@@ -87,6 +97,12 @@ def _serve(args: argparse.Namespace) -> int:
           f"(state in {settings.state_dir})", file=sys.stderr, flush=True)
     asyncio.run(serve(app, config))  # type: ignore[arg-type]
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from server import demo
+
+    return demo.main(keep=args.keep, workdir=args.workdir)
 
 
 def _event_show(args: argparse.Namespace) -> int:

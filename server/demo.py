@@ -1,0 +1,252 @@
+"""`autofixer demo`: watch a recorded Sentry error become a fix, offline, with no keys.
+
+The real service runs in-process on a free port: a signed recorded webhook goes in, the real
+job fetches the recorded event from a local stand-in for the Sentry API, checks out a real git
+clone of the bundled sample project, and runs the real agent and tools. The model is Claude
+when AUTOFIXER_LLM_KEY or ANTHROPIC_API_KEY is set, otherwise recorded turns — and everything
+that is replayed says so. Finally the fix is applied to a fresh clone and the sample project's
+own tests run against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart, Response, request
+
+from agent.transcript import read_transcript, transcript_path
+from server import logs
+from server.app import create_app
+from server.config import Secrets, Settings, parse_settings
+from server.metrics import Metrics
+from server.webhook import sign
+
+ORG = "acme"
+PROJECT = "shop"
+REPLAYED = "REPLAYED"
+
+
+def _assets() -> Path:
+    return Path(str(resources.files("server.demo_assets")))
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=autofixer demo", "-c", "user.email=demo@autofixer.invalid",
+         "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
+        cwd=cwd, check=True, capture_output=True, text=True,
+    ).stdout
+
+
+def prepare_repository(workdir: Path) -> Path:
+    """The sample project as a git repository behind a local bare 'origin' (the clone URL)."""
+    source = workdir / "shop"
+    shutil.copytree(_assets() / "sample", source, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    _git(source, "init", "-q")
+    _git(source, "add", "-A")
+    _git(source, "commit", "-q", "-m", "shop 1.4.2")
+    origin = workdir / "origin.git"
+    _git(workdir, "clone", "-q", "--bare", str(source), str(origin))
+    return origin
+
+
+def sentry_stand_in(event: dict[str, Any], token: str) -> Quart:
+    """Serves the recorded event as Sentry's API would. A replay, and it says so in a header."""
+    app = Quart("sentry-replay")
+    issue_id = str(event["groupID"])
+
+    @app.get(f"/api/0/organizations/{ORG}/issues/<issue>/events/latest/")
+    async def latest(issue: str) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {token}":
+            return Response(json.dumps({"detail": "Invalid token"}), 401, content_type="application/json")
+        if issue != issue_id:
+            return Response(json.dumps({"detail": "The requested resource does not exist"}), 404,
+                            content_type="application/json")
+        return Response(json.dumps(event), 200, content_type="application/json",
+                        headers={"X-Autofixer-Demo": "replayed recorded event"})
+
+    return app
+
+
+def _settings(workdir: Path, sentry_url: str, origin: Path, live: bool) -> Settings:
+    llm: dict[str, Any] = {"provider": "anthropic"} if live else {
+        "provider": "replay", "replay-file": str(_assets() / "turns.json"),
+    }
+    return parse_settings({
+        "source": {"type": "sentry", "base-url": sentry_url, "org": ORG},
+        "llm": {**llm, "max-steps": 20, "max-cost-usd": 1.0},
+        "projects": [{"source-project": PROJECT, "scm-repo": f"{ORG}/{PROJECT}", "clone-url": str(origin)}],
+        "behavior": {"dry-run": True},
+        "worker": {"concurrency": 1, "poll-interval-seconds": 0.1},
+        "server": {"host": "127.0.0.1", "port": _free_port()},
+        "state-dir": str(workdir / "state"),
+    }, source="demo")
+
+
+async def _serve(app: Quart, port: int, stop: asyncio.Event) -> asyncio.Task[None]:
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.errorlog = None
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                await client.get(f"http://127.0.0.1:{port}/health")
+                return task
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError(f"nothing listening on port {port}")
+
+
+async def run_demo(workdir: Path) -> int:
+    started = time.monotonic()
+    llm_key = os.environ.get("AUTOFIXER_LLM_KEY") or os.environ.get("ANTHROPIC_API_KEY")
+    live = bool(llm_key)
+    event = json.loads((_assets() / "event.json").read_text())
+    webhook = (_assets() / "webhook.json").read_bytes()
+    sentry_token, webhook_secret = secrets.token_hex(16), secrets.token_hex(16)
+
+    _say("autofixer demo — a recorded Sentry error in a bundled sample shop, fixed end to end")
+    _say(f"  work dir: {workdir}")
+    _say(f"  Sentry API: {REPLAYED} — a local stand-in serves the recorded event (server/demo_assets/event.json)")
+    _say("  model: Claude, live (your API key)" if live else
+         f"  model: {REPLAYED} — recorded model turns (server/demo_assets/turns.json); "
+         "set AUTOFIXER_LLM_KEY to watch Claude do it live")
+    _say()
+    origin = prepare_repository(workdir)
+    _say(f"[1/5] sample project committed to a local git origin: {origin}")
+
+    sentry_port = _free_port()
+    settings = _settings(workdir, f"http://127.0.0.1:{sentry_port}", origin, live)
+    env_secrets = Secrets.model_validate({
+        "AUTOFIXER_SENTRY_TOKEN": sentry_token, "AUTOFIXER_WEBHOOK_SECRET": webhook_secret,
+        **({"AUTOFIXER_LLM_KEY": llm_key} if llm_key else {}),
+    })
+    logs.configure("WARNING", env_secrets.values())
+    stop = asyncio.Event()
+    tasks = [
+        await _serve(sentry_stand_in(event, sentry_token), sentry_port, stop),
+        await _serve(create_app(settings, env_secrets, Metrics()), settings.server.port, stop),
+    ]
+    base = f"http://127.0.0.1:{settings.server.port}"
+    _say(f"[2/5] autofixer service running at {base} (job store: {settings.state_dir})")
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(f"{base}/api/webhook/sentry", content=webhook, headers={
+                "Content-Type": "application/json", "Sentry-Hook-Resource": "issue",
+                "Sentry-Hook-Timestamp": str(int(time.time())), "Sentry-Hook-Signature": sign(webhook, webhook_secret),
+            })
+            _say(f"[3/5] signed issue.created webhook for issue {event['groupID']} -> "
+                 f"HTTP {response.status_code} {response.json().get('status')}")
+            job_id = response.json()["job_id"]
+            job = await _follow(client, base, job_id, settings.state_dir)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return _report(job, origin, workdir, live, time.monotonic() - started)
+
+
+async def _follow(client: httpx.AsyncClient, base: str, job_id: str, state_dir: Path) -> dict[str, Any]:
+    """Poll the job, printing each stage and each tool call of the agent as it happens."""
+    seen_stage, seen_records = None, 0
+    path = transcript_path(state_dir, job_id)
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        job = (await client.get(f"{base}/api/jobs/{job_id}")).json()
+        if job.get("stage") != seen_stage and job.get("stage"):
+            seen_stage = job["stage"]
+            _say(f"[4/5] job {job_id}: {seen_stage.replace('_', ' ')}")
+        if path.exists():
+            records = read_transcript(path)
+            for record in records[seen_records:]:
+                if record["kind"] == "tool_call":
+                    args = json.dumps(record.get("arguments"), ensure_ascii=False)
+                    _say(f"        step {record['step']}: {record['name']} {args[:100]}{'…' if len(args) > 100 else ''}")
+            seen_records = len(records)
+        if job.get("status") in ("SUCCESS", "ERROR"):
+            return job
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"job {job_id} did not finish")
+
+
+def _report(job: dict[str, Any], origin: Path, workdir: Path, live: bool, seconds: float) -> int:
+    outcome = job.get("outcome") or {}
+    fix = outcome.get("fix")
+    _say()
+    if not fix:
+        _say(f"The job ended {outcome.get('state')}: {outcome.get('reason')}")
+        return 1
+    label = "" if live else f"  [{REPLAYED} model turns]"
+    _say(f"[5/5] fix ready — confidence {fix['confidence']}, {len(fix['changes'])} change(s){label}")
+    _say(f"  root cause: {fix['root_cause']}")
+    _say()
+    _say("=" * 78)
+    _say(f"Pull request (dry run: recorded, not opened){label}")
+    _say(f"  branch: fix/auto-fixer-sentry-{outcome['issue_id']}")
+    _say(f"  title:  {fix['pr_title']}")
+    _say("-" * 78)
+    _say(fix["pr_body"].strip())
+    _say("-" * 78)
+    _say(fix["diff"].rstrip())
+    _say("=" * 78)
+    verified = _verify(fix["diff"], origin, workdir)
+    usage = fix["usage"]
+    _say(f"\nmodel usage: {usage['steps']} turns, {usage['tool_calls']} tool calls, "
+         f"{usage['input_tokens'] + usage['cache_read_tokens'] + usage['cache_write_tokens']} input / "
+         f"{usage['output_tokens']} output tokens, ${usage['cost_usd']:.4f}{' (replayed figures)' if not live else ''}")
+    _say(f"demo finished in {seconds:.1f} s")
+    return 0 if verified else 1
+
+
+def _verify(diff: str, origin: Path, workdir: Path) -> bool:
+    """Run the sample's own tests before and after applying the fix to a fresh clone."""
+    clone = workdir / "verify"
+    _git(workdir, "clone", "-q", str(origin), str(clone))
+    before = _pytest(clone)
+    subprocess.run(["git", "apply", "--whitespace=nowarn"], input=diff, text=True, cwd=clone, check=True)
+    after = _pytest(clone)
+    _say(f"\nsample project's tests on a fresh clone: before the fix: {before[1]}; after the fix: {after[1]}")
+    return not before[0] and after[0]
+
+
+def _pytest(cwd: Path) -> tuple[bool, str]:
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr.strip()[-200:]
+    return proc.returncode == 0, summary.strip("= ")
+
+
+def main(keep: bool = False, workdir: str | None = None) -> int:
+    root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="autofixer-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        return asyncio.run(run_demo(root))
+    finally:
+        if not keep and not workdir:
+            shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,23 @@
+"""`autofixer demo`, the README's main command, run exactly as a newcomer would (no keys)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_runs_offline_labels_replays_and_fixes_the_sample(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("AUTOFIXER_LLM_KEY", "ANTHROPIC_API_KEY")}
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "demo", "--workdir", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "Sentry API: REPLAYED" in out and "model: REPLAYED" in out
+    assert "[REPLAYED model turns]" in out and "(replayed figures)" in out
+    assert "HTTP 202 accepted" in out and "confidence HIGH" in out
+    assert "+++ b/shop/orders.py" in out
+    assert "before the fix: 1 failed, 22 passed" in out and "after the fix: 23 passed" in out
