@@ -87,6 +87,8 @@ class BehaviorConfig(_Section):
     labels: list[str] = Field(default_factory=lambda: ["auto-fix", "ai-generated"])
     branch_prefix: str = "fix/auto-fixer-"
     dry_run: bool = False
+    draft: bool = False  # open pull requests as drafts
+    commit_author: str = "autofixer <autofixer@users.noreply.github.com>"  # the bot identity of fix commits
 
 
 class ServerConfig(_Section):

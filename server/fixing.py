@@ -10,6 +10,9 @@ accepted edits exactly as the first run did.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dbos import DBOS
@@ -21,6 +24,8 @@ from agent.replay_provider import Recording, ReplayProvider
 from agent.transcript import Transcript
 from domain import ErrorEvent, FixResult
 from server.config import ProjectConfig, Settings
+from server.forge import clone_url
+from server.publish import PublishOutcome, publish
 from server.services import services
 from tools.base import ToolContext
 from tools.registry import tool_map
@@ -28,22 +33,8 @@ from tools.workspace import WorkspaceError
 
 log = logging.getLogger("autofixer.fix")
 
-# The user name each forge expects beside a token in an HTTPS git URL.
-TOKEN_USERS = {"github": "x-access-token", "gitlab": "oauth2", "bitbucket": "x-token-auth"}
-DEFAULT_HOSTS = {"github": "https://github.com", "gitlab": "https://gitlab.com", "bitbucket": "https://bitbucket.org"}
-
-
 class FixUnavailable(Exception):
     """The fix stage cannot start (no LLM key, unknown provider); the message says what to set."""
-
-
-def clone_url(settings: Settings, project: ProjectConfig) -> str:
-    if project.clone_url:
-        return project.clone_url
-    host = DEFAULT_HOSTS[settings.scm.type]
-    if settings.scm.base_url:  # GitHub Enterprise: https://HOST/api/v3 → https://HOST
-        host = settings.scm.base_url.split("/api/", 1)[0]
-    return f"{host}/{project.scm_repo}.git"
 
 
 def build_provider(settings: Settings, llm_key: str | None) -> ModelProvider:
@@ -99,28 +90,49 @@ async def durable_call(step: int, request: ModelRequest) -> ModelTurn:
 
 
 @DBOS.step(name="resolve_base")
-async def resolve_base(url: str, branch: str, job_id: str, release: str | None) -> dict[str, Any]:
+async def resolve_base(url: str, branch: str, release: str | None) -> dict[str, Any]:
     """The commit this job works on: fetched and resolved once, then fixed for the job's life."""
     svc = services()
     try:
-        async with svc.workspaces.checkout(url, branch, f"{job_id}-resolve", release=release,
-                                           token=svc.scm_token()) as ws:
-            return {"sha": ws.base_sha, "target": ws.target, "branch": ws.branch}
+        resolved = await svc.workspaces.resolve(url, branch, release=release, token=svc.scm_token())
     except WorkspaceError as exc:
         return {"error": str(exc)}
+    return {"sha": resolved.sha, "target": resolved.target, "branch": resolved.branch}
 
 
-async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent, job_id: str) -> tuple[FixResult | None, str]:
-    """(FixResult, "") when the agent ran, or (None, reason) when the fix stage could not start."""
+@dataclass
+class FixOutcome:
+    fix: FixResult | None = None
+    publication: PublishOutcome | None = None
+    reason: str = ""  # why the fix stage could not run, when fix is None
+
+
+@DBOS.step(name="publish")
+async def publish_step(project: dict[str, Any], worktree: str, issue_id: str, event: dict[str, Any],
+                       fix: dict[str, Any]) -> dict[str, Any]:
+    """Commit, push and open the PR once: a recovered job gets the recorded outcome back, and a
+    crash in the middle re-runs it safely (the push is forced to our own branch, and an open PR
+    for the branch is found rather than duplicated)."""
+    svc = services()
+    outcome = await publish(
+        svc.settings, svc.secrets, ProjectConfig.model_validate(project), worktree=Path(worktree),
+        issue_id=issue_id, event=ErrorEvent.model_validate(event), fix=FixResult.model_validate(fix),
+    )
+    return outcome.model_dump(mode="json")
+
+
+async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent, job_id: str,
+                  stage: Callable[[str], Awaitable[None]]) -> FixOutcome:
+    """Check out, run the agent, then publish its fix while the worktree still holds the edits."""
     svc = services()
     try:
         provider = provider_for(settings, svc.llm_key())
     except FixUnavailable as exc:
-        return None, str(exc)
+        return FixOutcome(reason=str(exc))
     url = clone_url(settings, project)
-    base = await resolve_base(url, project.default_branch, job_id, event.release)
+    base = await resolve_base(url, project.default_branch, event.release)
     if "error" in base:
-        return None, base["error"]
+        return FixOutcome(reason=base["error"])
     log.info("checking out %s at %s (%s)", project.scm_repo, base["sha"][:12], base["target"])
     try:
         async with svc.workspaces.checkout(url, project.default_branch, job_id, commit=base["sha"],
@@ -132,11 +144,14 @@ async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent,
                     provider, tool_map(), ctx, limits=limits(settings), transcript=transcript,
                     call_model=durable_call, secrets=svc.secrets.values(), on_progress=_log_progress,
                 )
+            log.info("agent finished: %s, confidence %s, %d file(s) changed, $%.4f",
+                     fix.exit_reason, fix.confidence.value, len({c.file for c in fix.changes}), fix.usage.cost_usd)
+            await stage("publish")
+            published = await publish_step(project.model_dump(mode="json"), str(ws.path), event.issue_id or "",
+                                           event.model_dump(mode="json"), fix.model_dump(mode="json"))
     except WorkspaceError as exc:
-        return None, str(exc)
-    log.info("agent finished: %s, confidence %s, %d file(s) changed, $%.4f",
-             fix.exit_reason, fix.confidence.value, len({c.file for c in fix.changes}), fix.usage.cost_usd)
-    return fix, ""
+        return FixOutcome(reason=str(exc))
+    return FixOutcome(fix=fix, publication=PublishOutcome.model_validate(published))
 
 
 def _log_progress(progress: Progress) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from domain import FixResult
+from server.publish import PublishOutcome
 
 
 def job_id_for(org: str, issue_id: str) -> str:
@@ -41,6 +42,7 @@ class JobOutcome(BaseModel):
     issue_url: str | None = None
     event: dict[str, Any] | None = None  # the normalised ErrorEvent
     fix: FixResult | None = None
+    publication: PublishOutcome | None = None  # the PR opened (or recorded, in dry run), or why not
     pr_url: str | None = None
     duration_seconds: float = 0.0
     stages: list[str] = Field(default_factory=list)

@@ -101,11 +101,24 @@ async def _run(req: JobRequest, outcome: JobOutcome) -> None:
         return
     outcome.repo = project.scm_repo
     await _stage(outcome, "fix")
-    fix, reason = await run_fix(settings, project, event, outcome.job_id)
-    if fix is None:
-        outcome.state, outcome.reason = JobState.FAILED, reason
+    result = await run_fix(settings, project, event, outcome.job_id, lambda name: _stage(outcome, name))
+    if result.fix is None:
+        outcome.state, outcome.reason = JobState.FAILED, result.reason
         return
-    outcome.fix = fix
+    outcome.fix, outcome.publication = result.fix, result.publication
+    publication = result.publication
+    if publication is not None:
+        outcome.pr_url = publication.pr_url
+        outcome.state = _JOB_STATE_AFTER_PUBLISH[publication.state]
+        outcome.reason = publication.reason
+
+
+# A job is "done" when the fix went as far as the configuration allows (a PR, or its dry-run
+# record); "skipped" when the gate kept it from a PR (LOW confidence, auto-pr off).
+_JOB_STATE_AFTER_PUBLISH = {
+    "opened": JobState.DONE, "existing": JobState.DONE, "dry_run": JobState.DONE,
+    "skipped": JobState.SKIPPED, "failed": JobState.FAILED,
+}
 
 
 def _issue_url(settings: Settings, issue_id: str) -> str:

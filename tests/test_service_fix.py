@@ -79,6 +79,8 @@ def _service(tmp_path: Path, sentry_url: str, llm_url: str, repo: Path, **worker
     config = {
         "projects": [{"source-project": "shop", "scm-repo": "acme/shop", "clone-url": str(repo)}],
         "llm": {"provider": "anthropic", "base-url": llm_url, "max-steps": 10},
+        # Dry run: no pull request; the branch still goes to the local origin (a path, not a forge).
+        "behavior": {"dry-run": True},
         "worker": {"concurrency": 1, "poll-interval-seconds": 0.1, "sentry-backoff-seconds": 0.05, **worker},
     }
     return Service(tmp_path, sentry_url, config=config, env={"AUTOFIXER_LLM_KEY": API_KEY})
@@ -126,7 +128,16 @@ def test_webhook_to_fix_result_through_the_real_service(
     assert not _repo_tests_pass(clone)
     subprocess.run(["git", "apply"], input=fix["diff"].encode(), cwd=clone, check=True)
     assert _repo_tests_pass(clone)
-    # The origin is untouched, the job's worktree is gone, and the transcript was kept.
+    # Dry run: the PR that would have been opened is recorded, and the branch holds exactly the fix.
+    publication = outcome["publication"]
+    assert publication["state"] == "dry_run" and publication["pushed"] and outcome["pr_url"] is None
+    assert publication["branch"] == f"fix/auto-fixer-sentry-{ISSUE}"
+    assert publication["labels"] == ["auto-fix", "ai-generated", "confidence-high"]
+    assert "review" in publication["body"] and fix["root_cause"] in publication["body"]
+    branch_diff = subprocess.run(["git", "diff", "main", publication["branch"]], cwd=shop_repo, check=True,
+                                 capture_output=True, text=True).stdout
+    assert branch_diff.strip() == fix["diff"].strip()
+    # The origin's main is untouched, the job's worktree is gone, and the transcript was kept.
     assert (shop_repo / "shop" / "cart.py").read_text() == CART
     worktrees = tmp_path / "state" / "worktrees"
     assert not [p for p in worktrees.iterdir() if not p.name.startswith(".")] if worktrees.exists() else True

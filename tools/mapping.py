@@ -120,8 +120,8 @@ class FrameMapper:
             return Mapping(None, "library", reason=reason)
         best = self._best_match(frame)
         if frame.in_app is False:
-            unique = best is not None and len(best.paths) == 1 and best.strong
-            return Mapping(best.paths[0] if unique else None, "library", reason="marked not in-app by the SDK")
+            known = best.paths[0] if best is not None and len(best.paths) == 1 and best.strong else None
+            return Mapping(known, "library", reason="marked not in-app by the SDK")
         if best is None or (frame.in_app is None and not best.strong):
             # in_app unknown and nothing convincing in the repository: third-party code.
             if frame.in_app is None:

@@ -30,6 +30,7 @@ from tools.paths import read_text, resolve_in_worktree, split_lines
 MAX_FRAMES_PER_EXCEPTION = 40
 KEEP_OLDEST_FRAMES = 10  # when truncating, the oldest few show how the request entered the app
 MAX_EXCEPTIONS = 10
+KEEP_INNERMOST_EXCEPTIONS = 3
 CONTEXT_RADIUS = 5
 MAX_BREADCRUMBS = 15
 MAX_LINE_CHARS = 300
@@ -82,7 +83,7 @@ def mapper_for(ctx: ToolContext) -> FrameMapper:
     files on every call would be wasted work."""
     key = (str(ctx.worktree), ctx.source_root)
     cached = ctx.extra.get("frame_mapper")
-    if isinstance(cached, tuple) and cached[0] == key:
+    if isinstance(cached, tuple) and cached[0] == key and isinstance(cached[1], FrameMapper):
         return cached[1]
     mapper = FrameMapper(Path(ctx.worktree), ctx.source_root)
     ctx.extra["frame_mapper"] = (key, mapper)
@@ -126,7 +127,7 @@ def render_event(
 
 def _render_header(r: _Renderer, event: ErrorEvent) -> None:
     title = event.title or f"{event.error_type}: {event.error_message}".strip(": ")
-    r.line(f"Event {event.id}: {_one_line(title)}")
+    r.line(f"Event {_one_line(event.id) or '(no id)'}: {_one_line(title)}")
     facts = [
         ("issue", event.issue_url or event.issue_id),
         ("level", event.level),
@@ -156,7 +157,8 @@ def _render_exceptions(r: _Renderer, event: ErrorEvent) -> None:
     if not excs:
         if event.thread_frames:
             r.line("")
-            r.line("== Thread stack (the event has no exception; frames oldest call first, the last one is where it was captured) ==")
+            r.line("== Thread stack (the event has no exception; frames oldest call first, "
+                   "the last one is where it was captured) ==")
             _render_frames(r, event.thread_frames)
         else:
             r.line("")
@@ -170,11 +172,17 @@ def _render_exceptions(r: _Renderer, event: ErrorEvent) -> None:
             f"== Exception chain: {len(excs)} exceptions, innermost cause first as Sentry orders them; "
             "the last one is the reported exception the issue is titled after =="
         )
-    skipped = max(0, len(excs) - MAX_EXCEPTIONS)
-    if skipped:
-        r.line(f"[{skipped} innermost exceptions of the chain omitted]")
-    for index, exc in enumerate(excs[skipped:], start=skipped + 1):
-        _render_exception(r, exc, index, len(excs))
+    # A very long chain loses its middle: the root cause (first) and the reported end (last)
+    # are what a fix needs.
+    shown = list(range(len(excs)))
+    if len(excs) > MAX_EXCEPTIONS:
+        tail_from = len(excs) - (MAX_EXCEPTIONS - KEEP_INNERMOST_EXCEPTIONS)
+        shown = [*range(KEEP_INNERMOST_EXCEPTIONS), *range(tail_from, len(excs))]
+    for pos, i in enumerate(shown):
+        if pos and i != shown[pos - 1] + 1:
+            r.line("")
+            r.line(f"[{i - shown[pos - 1] - 1} exceptions in the middle of the chain omitted]")
+        _render_exception(r, excs[i], i + 1, len(excs))
 
 
 def _render_exception(r: _Renderer, exc: ExceptionInfo, index: int, total: int) -> None:
@@ -306,8 +314,9 @@ def _repo_source(r: _Renderer, frame: StackFrame, mapping: Mapping) -> list[str]
         return None
     line_no = frame.line_no
     if not 1 <= line_no <= len(lines):
-        return [f"      (line {line_no} is past the end of {mapping.path}, which has {len(lines)} lines; "
-                "the deployed code differs from this checkout)"] + _event_block(frame)
+        note = (f"      (line {line_no} is past the end of {mapping.path}, which has {len(lines)} lines; "
+                "the deployed code differs from this checkout)")
+        return [note, *_event_block(frame)]
     start, end = max(1, line_no - CONTEXT_RADIUS), min(len(lines), line_no + CONTEXT_RADIUS)
     block = [_numbered(n, lines[n - 1], n == line_no) for n in range(start, end + 1)]
     reported = (frame.context_line or "").strip()

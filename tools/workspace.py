@@ -78,6 +78,16 @@ class Workspace:
     prewarmed: bool = False  # built from a spare worktree rather than a full checkout
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """The commit a job should work on, found without checking anything out."""
+
+    sha: str
+    target: Target
+    branch: str
+    release_ref: str | None = None
+
+
 # --------------------------------------------------------------------------------------------
 # URL, token and command-line helpers (public so pushing a branch can reuse the same hardening)
 
@@ -331,7 +341,9 @@ class Workspaces:
         """
         remote = self._remote(clone_url, token)
         mirror = self.mirror_path(clone_url)
-        await self._sync(remote, mirror)
+        pinned_here = commit is not None and await asyncio.to_thread(self._has_commit, remote, mirror, commit)
+        if not pinned_here:
+            await self._sync(remote, mirror)  # a pinned commit already in the mirror needs no network
         ws = await asyncio.to_thread(self._add_worktree, remote, mirror, default_branch, job_id, release, commit)
         if self.prewarm:
             self._schedule_spare(remote, mirror, ws.base_sha)
@@ -340,6 +352,21 @@ class Workspaces:
         finally:
             # Shielded so a cancelled job still gets its worktree removed.
             await asyncio.shield(asyncio.to_thread(self._remove_worktree, remote, mirror, ws.path))
+
+    async def resolve(self, clone_url: str, default_branch: str, *, release: str | None = None,
+                      token: str | None = None) -> Resolved:
+        """Fetch, then name the commit `checkout` would use, without writing a worktree (so a
+        durable workflow can record it once and pin later checkouts with `commit=`)."""
+        remote = self._remote(clone_url, token)
+        mirror = self.mirror_path(clone_url)
+        await self._sync(remote, mirror)
+        target, sha, ref = await asyncio.to_thread(self._resolve_target, remote, mirror, default_branch, release, None)
+        return Resolved(sha=sha, target=target, branch=default_branch, release_ref=ref)
+
+    @staticmethod
+    def _has_commit(remote: _Remote, mirror: Path, commit: str) -> bool:
+        sha = commit.strip().lower()
+        return (mirror / "HEAD").exists() and bool(_SHA_RE.match(sha)) and _rev_parse(remote, mirror, sha) is not None
 
     def _remote(self, clone_url: str, token: str | None) -> _Remote:
         url, embedded = split_credentials(clone_url)
@@ -370,10 +397,13 @@ class Workspaces:
 
     def _sync_mirror(self, remote: _Remote, mirror: Path) -> None:
         with _file_lock(mirror.with_suffix(".lock")):
-            if (mirror / "HEAD").exists():
-                self._fetch(remote, mirror)
-            else:
+            if not (mirror / "HEAD").exists():
                 self._clone(remote, mirror)
+                return
+            # Fetch reads every worktree's HEAD, and a worktree being added has a placeholder
+            # HEAD for a moment ("bad object"), so worktree bookkeeping waits for the fetch.
+            with self._admin_lock(mirror):
+                self._fetch(remote, mirror)
 
     def _clone(self, remote: _Remote, mirror: Path) -> None:
         # Built beside its final place and renamed, so a failed or interrupted first clone never
@@ -397,13 +427,21 @@ class Workspaces:
     def _fetch(self, remote: _Remote, git_dir: Path) -> None:
         _git(
             remote,
-            ["fetch", "--prune", "--no-recurse-submodules", "--quiet", "origin"],
+            # gc.worktreePruneExpire: an auto-gc after the fetch must not prune worktree entries
+            # behind the admin lock's back.
+            ["-c", "gc.worktreePruneExpire=never", "fetch", "--prune", "--no-recurse-submodules",
+             "--quiet", "origin"],
             git_dir=git_dir,
             timeout=self.fetch_timeout,
             what="git fetch",
         )
 
     # ---- worktree --------------------------------------------------------------------------
+    #
+    # git's bookkeeping under $GIT_DIR/worktrees/ is not safe against concurrent add, move and
+    # prune: removing the last entry rmdirs the directory a parallel `worktree add` is creating
+    # its entry in. So those (millisecond) steps hold a per-mirror file lock, while the slow parts,
+    # writing and deleting thousands of files, run outside it and in parallel.
 
     def _add_worktree(self, remote: _Remote, mirror: Path, branch: str, job_id: str,
                       release: str | None, commit: str | None) -> Workspace:
@@ -415,26 +453,66 @@ class Workspaces:
         path.parent.mkdir(parents=True, exist_ok=True)
         prewarmed = self.prewarm and self._claim_spare(remote, mirror, path, sha)
         if not prewarmed:
-            _git(remote, ["worktree", "add", "--detach", "--quiet", str(path), sha], git_dir=mirror,
-                 what="git worktree add")
+            self._new_worktree(remote, mirror, path, sha)
         return Workspace(path=path.resolve(), base_sha=sha, branch=branch, target=target,
                          release_ref=release_ref, mirror=mirror, prewarmed=prewarmed)
+
+    @staticmethod
+    def _admin_lock(mirror: Path) -> contextlib.AbstractContextManager[None]:
+        return _file_lock(mirror.with_name(f"{mirror.stem}.worktrees.lock"))
+
+    def _new_worktree(self, remote: _Remote, mirror: Path, path: Path, sha: str) -> None:
+        with self._admin_lock(mirror):
+            _git(remote, ["worktree", "add", "--no-checkout", "--detach", "--quiet", str(path), sha],
+                 git_dir=mirror, what="git worktree add")
+        try:
+            # What `worktree add` itself runs to check out, here outside the lock.
+            _git(remote, ["reset", "--hard", "--quiet", "--no-recurse-submodules"], cwd=path,
+                 what="git checkout")
+        except WorkspaceError:
+            self._remove_worktree(remote, mirror, path)
+            raise
+
+    def _remove_worktree(self, remote: _Remote, mirror: Path, path: Path) -> None:
+        # Renamed away first (instant), so the job's path is free at once and the entry is
+        # prunable; the slow delete then runs without holding the lock.
+        trash = self._move_to_trash(path)
+        if trash is not None:
+            if trash.is_symlink():
+                trash.unlink()
+            shutil.rmtree(trash, ignore_errors=True)
+        if mirror.exists():
+            with self._admin_lock(mirror), contextlib.suppress(WorkspaceError):
+                _git(remote, ["worktree", "prune"], git_dir=mirror, what="git worktree prune")
+
+    def _move_to_trash(self, path: Path) -> Path | None:
+        """Where `path` now is, to be deleted: a trash name, itself if it cannot be moved, or
+        None if it is already gone."""
+        trash = self.worktrees_dir / f".trash-{uuid.uuid4().hex[:12]}"
+        try:
+            os.rename(path, trash)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return path
+        return trash
 
     # ---- spare worktrees -------------------------------------------------------------------
 
     def _claim_spare(self, remote: _Remote, mirror: Path, path: Path, sha: str) -> bool:
         """Turn the repository's spare worktree into this job's, at `sha`; False if there is none.
 
-        `git worktree move` is a rename, so when two processes race for one spare exactly one
-        wins and the other falls back to a full checkout.
+        Under the admin lock exactly one job (of any process) gets a given spare.
         """
         spare = self.spare_path(mirror)
-        if not (spare / ".git").is_file():
-            return False
-        try:
-            _git(remote, ["worktree", "move", str(spare), str(path)], git_dir=mirror, what="git worktree move")
-        except WorkspaceError:
-            return False
+        with self._admin_lock(mirror):
+            if not (spare / ".git").is_file():
+                return False
+            try:
+                _git(remote, ["worktree", "move", str(spare), str(path)], git_dir=mirror, what="git worktree move")
+            except WorkspaceError as exc:
+                log.warning("spare worktree unusable: %s", exc)
+                return False
         try:
             # --force: a spare is pristine, but if anything touched it, the commit's content wins.
             _git(remote, ["checkout", "--force", "--detach", "--quiet", sha], cwd=path, what="git checkout")
@@ -464,19 +542,23 @@ class Workspaces:
         spare = self.spare_path(mirror)
         tmp = self.worktrees_dir / f".building-{mirror.stem}-{uuid.uuid4().hex[:8]}"
         try:
-            _git(remote, ["worktree", "add", "--detach", "--quiet", str(tmp), sha], git_dir=mirror,
-                 what="git worktree add")
-            if not spare.exists():
-                _git(remote, ["worktree", "move", str(tmp), str(spare)], git_dir=mirror, what="git worktree move")
+            self._new_worktree(remote, mirror, tmp, sha)
+            with self._admin_lock(mirror):
+                if not spare.exists():
+                    _git(remote, ["worktree", "move", str(tmp), str(spare)], git_dir=mirror,
+                         what="git worktree move")
         finally:
             if tmp.exists():
                 self._remove_worktree(remote, mirror, tmp)
 
     def discard_spares(self) -> None:
-        """Remove every spare worktree (e.g. to reclaim disk); they are rebuilt on demand."""
+        """Remove every spare worktree and any deletion a crash interrupted (e.g. to reclaim
+        disk); spares are rebuilt on demand."""
         for spare in self.worktrees_dir.glob(".spare-*"):
             mirror = self.mirrors_dir / f"{spare.name.removeprefix('.spare-')}.git"
-            self._remove_worktree(_Remote(url="", env={}, secrets=()), mirror, spare)
+            self._remove_worktree(_Remote(url=str(mirror), env={}, secrets=()), mirror, spare)
+        for trash in self.worktrees_dir.glob(".trash-*"):
+            shutil.rmtree(trash, ignore_errors=True)
 
     def _resolve_target(self, remote: _Remote, mirror: Path, branch: str, release: str | None,
                         commit: str | None) -> tuple[Target, str, str | None]:
@@ -498,20 +580,6 @@ class Workspaces:
                 f" (branches: {', '.join(_branches(remote, mirror)[:20]) or 'none'})"
             )
         return "branch", sha, None
-
-    def _remove_worktree(self, remote: _Remote, mirror: Path, path: Path) -> None:
-        try:
-            # Double --force: also removes a worktree that is locked or has local changes.
-            _git(remote, ["worktree", "remove", "--force", "--force", str(path)], git_dir=mirror,
-                 what="git worktree remove")
-        except WorkspaceError as exc:
-            log.debug("worktree remove fell back to rmtree: %s", exc)
-        if path.is_symlink():
-            path.unlink()
-        shutil.rmtree(path, ignore_errors=True)
-        if mirror.exists():
-            with contextlib.suppress(WorkspaceError):
-                _git(remote, ["worktree", "prune"], git_dir=mirror, what="git worktree prune")
 
 
 def _rev_parse(remote: _Remote, git_dir: Path, rev: str) -> str | None:
@@ -535,6 +603,7 @@ def _branches(remote: _Remote, git_dir: Path) -> list[str]:
 
 __all__ = [
     "FETCH_REFSPECS",
+    "Resolved",
     "Workspace",
     "WorkspaceError",
     "Workspaces",

@@ -55,6 +55,8 @@ def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(5)
+        if not thread.is_alive():
+            loop.close()
 
 
 def _listening(port: int) -> bool:

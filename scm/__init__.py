@@ -1,0 +1,1 @@
+"""Source-control providers: push a fix branch and open its pull/merge request."""
