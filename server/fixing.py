@@ -24,9 +24,10 @@ from agent.replay_provider import Recording, ReplayProvider
 from agent.transcript import Transcript
 from domain import ErrorEvent, FixResult
 from server.config import ProjectConfig, Settings
+from scm.base import ScmError, ScmProvider
 from server.forge import clone_url
 from server.publish import PublishOutcome, publish
-from server.services import services
+from server.services import Services, services
 from tools.base import ToolContext
 from tools.registry import tool_map
 from tools.workspace import WorkspaceError
@@ -117,8 +118,16 @@ async def publish_step(project: dict[str, Any], worktree: str, issue_id: str, ev
     outcome = await publish(
         svc.settings, svc.secrets, ProjectConfig.model_validate(project), worktree=Path(worktree),
         issue_id=issue_id, event=ErrorEvent.model_validate(event), fix=FixResult.model_validate(fix),
+        provider=_scm_or_none(svc),
     )
     return outcome.model_dump(mode="json")
+
+
+def _scm_or_none(svc: Services) -> ScmProvider | None:
+    try:
+        return svc.scm()
+    except ScmError:  # unsupported forge: publish() reports it as the PR stage's failure
+        return None
 
 
 async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent, job_id: str,

@@ -6,8 +6,10 @@ arguments; they call `services()` instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from scm.base import ScmProvider
+from server import forge
 from server.config import Secrets, Settings
 from server.metrics import Metrics
 from sources.sentry.client import RetryPolicy, SentryClient, SentryError
@@ -22,6 +24,7 @@ class Services:
     secrets: Secrets
     metrics: Metrics
     workspaces: Workspaces
+    _scm: ScmProvider | None = field(default=None, repr=False)
 
     def llm_key(self) -> str | None:
         return self.secrets.llm_key.get_secret_value() if self.secrets.llm_key else None
@@ -31,6 +34,12 @@ class Services:
 
     def sentry(self) -> SentryClient:
         return sentry_client(self.settings, self.secrets)
+
+    def scm(self) -> ScmProvider:
+        """One provider per process, so its write lock and spacing hold across concurrent jobs."""
+        if self._scm is None:
+            self._scm = forge.scm_provider(self.settings, self.secrets)
+        return self._scm
 
 
 def sentry_client(settings: Settings, secrets: Secrets) -> SentryClient:
