@@ -179,16 +179,16 @@ async def _follow(client: httpx.AsyncClient, base: str, job_id: str, state_dir: 
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         job = (await client.get(f"{base}/api/jobs/{job_id}")).json()
-        if job.get("stage") != seen_stage and job.get("stage"):
-            seen_stage = job["stage"]
-            _say(f"[4/5] job {job_id}: {seen_stage.replace('_', ' ')}")
-        if path.exists():
+        if path.exists():  # the agent's steps first: the stage may already have moved past them
             records = read_transcript(path)
             for record in records[seen_records:]:
                 if record["kind"] == "tool_call":
                     args = json.dumps(record.get("arguments"), ensure_ascii=False)
                     _say(f"        step {record['step']}: {record['name']} {args[:100]}{'…' if len(args) > 100 else ''}")
             seen_records = len(records)
+        if job.get("stage") != seen_stage and job.get("stage"):
+            seen_stage = job["stage"]
+            _say(f"[4/5] job {job_id}: {seen_stage.replace('_', ' ')}")
         if job.get("status") in ("SUCCESS", "ERROR"):
             return job
         await asyncio.sleep(0.2)
@@ -197,25 +197,27 @@ async def _follow(client: httpx.AsyncClient, base: str, job_id: str, state_dir: 
 
 def _report(job: dict[str, Any], origin: Path, workdir: Path, live: bool, seconds: float) -> int:
     outcome = job.get("outcome") or {}
-    fix = outcome.get("fix")
+    fix, pr = outcome.get("fix"), outcome.get("publication")
     _say()
-    if not fix:
+    if not fix or not pr:
         _say(f"The job ended {outcome.get('state')}: {outcome.get('reason')}")
         return 1
     label = "" if live else f"  [{REPLAYED} model turns]"
     _say(f"[5/5] fix ready — confidence {fix['confidence']}, {len(fix['changes'])} change(s){label}")
     _say(f"  root cause: {fix['root_cause']}")
+    _say(f"  branch {pr['branch']} {'pushed to ' + str(origin) if pr['pushed'] else 'not pushed'}")
+    _say(f"  pull request: {pr['state']} — {pr['reason']}")
     _say()
     _say("=" * 78)
-    _say(f"Pull request (dry run: recorded, not opened){label}")
-    _say(f"  branch: fix/auto-fixer-sentry-{outcome['issue_id']}")
-    _say(f"  title:  {fix['pr_title']}")
+    _say(f"Pull request that would be opened (dry run){label}")
+    _say(f"  {pr['branch']} -> main   labels: {', '.join(pr['labels'])}")
+    _say(f"  title: {pr['title']}")
     _say("-" * 78)
-    _say(fix["pr_body"].strip())
+    _say(pr["body"].strip())
     _say("-" * 78)
     _say(fix["diff"].rstrip())
     _say("=" * 78)
-    verified = _verify(fix["diff"], origin, workdir)
+    verified = _verify(origin, workdir, pr["branch"]) if pr["pushed"] else False
     usage = fix["usage"]
     _say(f"\nmodel usage: {usage['steps']} turns, {usage['tool_calls']} tool calls, "
          f"{usage['input_tokens'] + usage['cache_read_tokens'] + usage['cache_write_tokens']} input / "
@@ -224,14 +226,14 @@ def _report(job: dict[str, Any], origin: Path, workdir: Path, live: bool, second
     return 0 if verified else 1
 
 
-def _verify(diff: str, origin: Path, workdir: Path) -> bool:
-    """Run the sample's own tests before and after applying the fix to a fresh clone."""
+def _verify(origin: Path, workdir: Path, branch: str) -> bool:
+    """Run the sample's own tests on a fresh clone: on main, then on the pushed fix branch."""
     clone = workdir / "verify"
     _git(workdir, "clone", "-q", str(origin), str(clone))
     before = _pytest(clone)
-    subprocess.run(["git", "apply", "--whitespace=nowarn"], input=diff, text=True, cwd=clone, check=True)
+    _git(clone, "checkout", "-q", branch)
     after = _pytest(clone)
-    _say(f"\nsample project's tests on a fresh clone: before the fix: {before[1]}; after the fix: {after[1]}")
+    _say(f"\nsample project's tests on a fresh clone: main: {before[1]}; {branch}: {after[1]}")
     return not before[0] and after[0]
 
 

@@ -20,4 +20,6 @@ def test_demo_runs_offline_labels_replays_and_fixes_the_sample(tmp_path: Path) -
     assert "[REPLAYED model turns]" in out and "(replayed figures)" in out
     assert "HTTP 202 accepted" in out and "confidence HIGH" in out
     assert "+++ b/shop/orders.py" in out
-    assert "before the fix: 1 failed, 22 passed" in out and "after the fix: 23 passed" in out
+    assert "branch fix/auto-fixer-sentry-5872041193 pushed to" in out
+    assert "labels: auto-fix, ai-generated, confidence-high" in out and "must be reviewed by a person" in out
+    assert "main: 1 failed, 22 passed" in out and "fix/auto-fixer-sentry-5872041193: 23 passed" in out
