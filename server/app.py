@@ -8,6 +8,7 @@ could not store the job and Sentry should retry; a 500 never leaves this module.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from typing import Any
@@ -95,6 +96,9 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
 
     @app.get("/api/jobs/<path:job_id>")
     async def job_status(job_id: str) -> Response:
+        if not _may_read_jobs(secrets):
+            return _json(401, error="the jobs API needs 'Authorization: Bearer $AUTOFIXER_API_TOKEN' "
+                                    "(without a token it answers loopback clients only)")
         status = await DBOS.get_workflow_status_async(job_id)
         if status is None:
             if await state["intake"].awaiting_queue(job_id):
@@ -121,6 +125,17 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         return _json(503, error="temporarily unavailable, retry later")
 
     return app
+
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def _may_read_jobs(secrets: Secrets) -> bool:
+    """Job outcomes hold event data and analyses: a token when one is set, else loopback only."""
+    if secrets.api_token is not None:
+        expected = f"Bearer {secrets.api_token.get_secret_value()}".encode()
+        return hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected)
+    return (request.remote_addr or "") in _LOOPBACK
 
 
 async def _handle_sentry_webhook(settings: Settings, secrets: Secrets, state: dict[str, Intake]) -> tuple[str, Response]:

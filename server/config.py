@@ -134,6 +134,7 @@ class Secrets(BaseSettings):
     sentry_token: SecretStr | None = Field(None, validation_alias="AUTOFIXER_SENTRY_TOKEN")
     webhook_secret: SecretStr | None = Field(None, validation_alias="AUTOFIXER_WEBHOOK_SECRET")
     github_token: SecretStr | None = Field(None, validation_alias="AUTOFIXER_GITHUB_TOKEN")
+    api_token: SecretStr | None = Field(None, validation_alias="AUTOFIXER_API_TOKEN")  # jobs API
     llm_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("AUTOFIXER_LLM_KEY", "ANTHROPIC_API_KEY")
     )
@@ -146,7 +147,7 @@ class Secrets(BaseSettings):
 
     def values(self) -> list[str]:
         """All secret strings, for redaction from logs, prompts, transcripts and PR bodies."""
-        found = [s.get_secret_value() for s in (self.sentry_token, self.github_token, self.llm_key) if s]
+        found = [s.get_secret_value() for s in (self.sentry_token, self.github_token, self.llm_key, self.api_token) if s]
         found += [s.decode() for s in self.webhook_secrets]
         return [s for s in found if s]
 

@@ -20,7 +20,8 @@ from tests.fakes.serve import free_port
 WEBHOOK_SECRET = "test-webhook-secret-not-real"
 SENTRY_TOKEN = "test-sentry-token-not-real"
 # A developer's real keys must never reach a test service.
-_NEVER_INHERITED = {"AUTOFIXER_LLM_KEY", "ANTHROPIC_API_KEY", "AUTOFIXER_GITHUB_TOKEN", "AUTOFIXER_CONFIG"}
+_NEVER_INHERITED = {"AUTOFIXER_LLM_KEY", "ANTHROPIC_API_KEY", "AUTOFIXER_GITHUB_TOKEN", "AUTOFIXER_CONFIG",
+                    "AUTOFIXER_API_TOKEN"}
 
 
 class Service:
@@ -99,7 +100,9 @@ class Service:
         return httpx.post(f"{self.url}/api/webhook/sentry", content=raw, headers=sent, timeout=10)
 
     def job(self, job_id: str) -> dict[str, Any] | None:
-        response = httpx.get(f"{self.url}/api/jobs/{job_id}", timeout=5)
+        token = self.env.get("AUTOFIXER_API_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = httpx.get(f"{self.url}/api/jobs/{job_id}", timeout=5, headers=headers)
         return response.json() if response.status_code == 200 else None
 
     def wait_job(self, job_id: str, timeout: float = 20) -> dict[str, Any]:

@@ -214,3 +214,14 @@ def test_job_logs_carry_the_issue_id_and_no_secret(service: Service) -> None:
     lines = [line for line in service.log().splitlines() if "job started" in line]
     assert lines and all("issue=" in line for line in lines)
     assert SENTRY_TOKEN not in service.log() and WEBHOOK_SECRET not in service.log()
+
+
+def test_the_jobs_api_needs_the_api_token_when_one_is_set(sentry: tuple[FakeSentry, str], tmp_path: Path) -> None:
+    svc = Service(tmp_path, sentry[1], env={"AUTOFIXER_API_TOKEN": "test-api-token-not-real"}).start()
+    try:
+        url = f"{svc.url}/api/jobs/sentry:test-org:1"
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.get(url, headers={"Authorization": "Bearer test-api-token-not-real"}).status_code == 404
+    finally:
+        svc.stop()
