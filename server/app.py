@@ -132,8 +132,9 @@ _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 def _may_read_jobs(secrets: Secrets) -> bool:
     """Job outcomes hold event data and analyses: a token when one is set, else loopback only."""
-    if secrets.api_token is not None:
-        expected = f"Bearer {secrets.api_token.get_secret_value()}".encode()
+    token = secrets.api_token.get_secret_value() if secrets.api_token else ""
+    if token:  # an empty value (compose passes one when unset) means no token, not an empty one
+        expected = f"Bearer {token}".encode()
         return hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected)
     return (request.remote_addr or "") in _LOOPBACK
 
