@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", help="use this directory (kept) instead of a temporary one")
     demo.set_defaults(func=_demo)
 
+    from server.mcp_cli import add_mcp_parser
+
+    add_mcp_parser(sub)
+
     event = sub.add_parser("event", help="inspect error events")
     event_sub = event.add_subparsers(metavar="ACTION")
     show = event_sub.add_parser("show", help="print the normalised event as the agent will see it")

@@ -92,12 +92,13 @@ def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None) -> 
     lines += ["", f"**Confidence:** {fix.confidence.value}"]
     if issue_url:
         lines.append(f"**Sentry issue:** {issue_url}")
-    lines.append(
-        f"**Run:** {usage.steps} model turns, {usage.tool_calls} tool calls, "
-        f"{usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens:,} input / "
-        f"{usage.output_tokens:,} output tokens (cache read {usage.cache_read_tokens:,}, "
-        f"cache write {usage.cache_write_tokens:,}), ${usage.cost_usd:.4f}"
-    )
+    if usage.steps:  # a person's PR from the MCP tools has no agent run to report
+        lines.append(
+            f"**Run:** {usage.steps} model turns, {usage.tool_calls} tool calls, "
+            f"{usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens:,} input / "
+            f"{usage.output_tokens:,} output tokens (cache read {usage.cache_read_tokens:,}, "
+            f"cache write {usage.cache_write_tokens:,}), ${usage.cost_usd:.4f}"
+        )
     if fix.pr_body.strip():
         lines += ["", "<details><summary>The agent's description</summary>", "", fix.pr_body.strip(), "", "</details>"]
     lines += [

@@ -1,0 +1,157 @@
+"""run_autofix and get_fix_status: the autonomous pipeline, driven from an MCP client.
+
+The MCP process never runs a fix itself. It writes the job into the service's durable queue
+with DBOSClient (the same system database `autofixer serve` uses) under the same workflow id
+rule as the webhook, `sentry:<org>:<issue>`, so a job a webhook already started is found, not
+duplicated, and the running service executes it. Status is read back from the same database:
+the workflow's state and output (a JobOutcome) and its "stage" event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from server.config import Settings
+from server.jobs import JobRequest, job_id_for
+from server.mcp_triage import TriageError
+
+if TYPE_CHECKING:
+    from dbos import DBOSClient
+
+log = logging.getLogger("autofixer.mcp")
+
+# DBOS workflow statuses → the words get_fix_status answers with while there is no outcome yet.
+_LIVE_STATES = {"ENQUEUED": "queued", "DELAYED": "queued", "PENDING": "running", "CANCELLED": "cancelled"}
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    job_id: str
+    created: bool  # False: the issue already had a job (webhook-started, or queued before)
+    status: str  # DBOS status of the job now, e.g. ENQUEUED, PENDING, SUCCESS
+
+
+class FixJobs:
+    """A lazily opened DBOSClient on the service's system database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: DBOSClient | None = None
+        self._lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await asyncio.to_thread(self._client.destroy)
+            self._client = None
+
+    async def enqueue(self, issue_id: str, *, project: str | None, title: str) -> QueuedJob:
+        """Queue the fix pipeline for `issue_id` (Sentry's numeric id), or find its job."""
+        from dbos import EnqueueOptions
+        from dbos import error as dbos_error
+
+        from server import pipeline, runtime
+
+        client = await self._connected()
+        org = self.settings.source.org
+        job_id = job_id_for(org, issue_id)
+        request = JobRequest(org=org, issue_id=issue_id, project=project, title=title, trigger="mcp")
+        options: EnqueueOptions = {
+            "workflow_name": pipeline.WORKFLOW_NAME,
+            "queue_name": pipeline.QUEUE_NAME,
+            "workflow_id": job_id,
+            # "reject" so we learn whether it was new; the existing job is then reported as is.
+            "workflow_id_reuse_policy": "reject",
+        }
+        if version := runtime.dbos_config(self.settings).get("application_version"):
+            options["app_version"] = version  # the service only dequeues jobs of its own version
+        try:
+            await client.enqueue_async(options, request.model_dump())
+            created = True
+        except dbos_error.DBOSWorkflowIDInUseError:
+            created = False
+        status = await self._status_row(job_id)
+        return QueuedJob(job_id, created, status.status if status is not None else "ENQUEUED")
+
+    async def status(self, job_id: str) -> dict[str, Any]:
+        """State, stage, confidence, PR URL and cost of a job, as plain JSON data."""
+        row = await self._status_row(job_id)
+        if row is None:
+            raise TriageError(
+                f"no fix job {job_id!r}: job ids look like 'sentry:<org>:<issue id>' (run_autofix returns one); "
+                "a webhook that arrived a moment ago may still be on its way into the queue"
+            )
+        client = await self._connected()
+        stage = await client.get_event_async(job_id, "stage", timeout_seconds=0)
+        return describe_job(job_id, row.status, row.output, row.error, stage)
+
+    async def _status_row(self, job_id: str) -> Any:
+        client = await self._connected()
+        rows = await client.list_workflows_async(workflow_ids=[job_id], load_input=False, load_output=True)
+        return rows[0] if rows else None
+
+    async def _connected(self) -> DBOSClient:
+        async with self._lock:
+            if self._client is None:
+                self._client = await asyncio.to_thread(self._open)
+            return self._client
+
+    def _open(self) -> DBOSClient:
+        from dbos import DBOSClient
+
+        from server import runtime
+
+        url = self.settings.system_database_url
+        sqlite_file = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+        # DBOSClient never creates the job store's tables (the service does at start-up), and
+        # SQLite would silently create an empty file: say what to do instead.
+        if sqlite_file is not None and not sqlite_file.exists():
+            raise TriageError(
+                f"there is no job store at {sqlite_file}: start the service with this configuration "
+                "(`autofixer serve --config ...`) first; it creates the store and runs the fix jobs "
+                "(state-dir must be the same absolute path for both)"
+            )
+        try:
+            # Named as the service's application, so the jobs queued here are its own, also
+            # when other DBOS applications share the database.
+            return DBOSClient(system_database_url=url, application_name=runtime.dbos_config(self.settings)["name"])
+        except Exception as exc:  # unreachable Postgres, bad URL: the reason, never the URL's password
+            raise TriageError(f"cannot reach the job store ({type(exc).__name__}); is database-url right?") from None
+
+
+def describe_job(job_id: str, status: str, output: Any, error: Any, stage: Any) -> dict[str, Any]:
+    """get_fix_status's answer from a DBOS workflow row and its JobOutcome output."""
+    out: dict[str, Any] = {"job_id": job_id, "status": status, "stage": stage if isinstance(stage, str) else None}
+    if status == "SUCCESS" and isinstance(output, dict):
+        fix = _dict(output.get("fix"))
+        usage = _dict(fix.get("usage"))
+        out.update(
+            state=output.get("state"),
+            reason=output.get("reason") or None,
+            confidence=fix.get("confidence"),
+            pr_url=output.get("pr_url"),
+            cost_usd=usage.get("cost_usd"),
+            exit_reason=fix.get("exit_reason"),
+            root_cause=fix.get("root_cause") or None,
+            files_changed=sorted({str(c.get("file")) for c in fix.get("changes") or [] if isinstance(c, dict)}),
+            issue_url=output.get("issue_url"),
+        )
+        publication = output.get("publication")
+        if isinstance(publication, dict):  # what became of the pull request: opened, dry_run, skipped...
+            out["publication"] = {k: publication.get(k) for k in ("state", "reason", "branch", "pr_url")}
+    elif status in _LIVE_STATES:
+        out["state"] = _LIVE_STATES[status]
+    else:  # ERROR, MAX_RECOVERY_ATTEMPTS_EXCEEDED: the workflow itself failed
+        out.update(state="failed", reason=f"{status}: {error}" if error else status)
+    return out
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else {}: a workflow's output is read, never trusted to have a shape."""
+    return value if isinstance(value, dict) else {}
+
+
+__all__ = ["FixJobs", "QueuedJob", "describe_job"]
