@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Start a throwaway PostgreSQL on 127.0.0.1:55432 (trust auth) for the Postgres job-store tests.
+# Prints the URL to use as AUTOFIXER_TEST_POSTGRES_URL. Needs root (apt-get) on Debian.
+set -euo pipefail
+port="${1:-55432}"
+data="$(mktemp -d /tmp/autofixer-pg.XXXXXX)"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+bin="$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")"
+chown postgres "$data"
+su postgres -c "$bin/initdb -D $data -A trust -U postgres" >/dev/null
+su postgres -c "$bin/pg_ctl -D $data -o '-p $port -k /tmp -c listen_addresses=127.0.0.1' -l $data/server.log -w start" >/dev/null
+echo "postgresql://postgres@127.0.0.1:$port/postgres"
