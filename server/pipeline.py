@@ -10,6 +10,7 @@ values) so a recorded outcome replays identically.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ from server.config import Settings
 from server.jobs import JobOutcome, JobRequest, JobState, job_id_for
 from server.fixing import run_fix
 from server.services import services
-from sources.sentry.client import SentryError
+from sources.sentry.client import SentryClient, SentryError
 from sources.sentry.parser import parse_event
 
 log = logging.getLogger("autofixer.job")
@@ -32,18 +33,19 @@ QUEUE_NAME = "fix-jobs"
 @DBOS.step(name="fetch_latest_event")
 async def fetch_latest_event(issue_id: str) -> dict[str, Any]:
     """The issue's latest event in Sentry's API format, or {"error": reason}."""
-    try:
-        async with services().sentry() as client:
-            return {"event": await client.latest_event(issue_id)}
-    except SentryError as exc:
-        return {"error": exc.reason}
+    return await _ask_sentry("event", lambda client: client.latest_event(issue_id))
 
 
 @DBOS.step(name="fetch_issue")
 async def fetch_issue(issue_id: str) -> dict[str, Any]:
+    return await _ask_sentry("issue", lambda client: client.issue(issue_id))
+
+
+async def _ask_sentry(key: str, call: Callable[[SentryClient], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """Errors come back as values, so a checkpointed step replays them identically."""
     try:
         async with services().sentry() as client:
-            return {"issue": await client.issue(issue_id)}
+            return {key: await call(client)}
     except SentryError as exc:
         return {"error": exc.reason}
 

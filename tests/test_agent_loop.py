@@ -96,8 +96,11 @@ def _git(cwd: Path, *args: str) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
+    return make_shop_repo(tmp_path / "shop-repo")
+
+
+def make_shop_repo(root: Path) -> Path:
     """A small Python project with a None-dereference bug and its own (failing) test."""
-    root = tmp_path / "shop-repo"
     (root / "shop").mkdir(parents=True)
     (root / "tests").mkdir()
     (root / "shop" / "__init__.py").write_text("")

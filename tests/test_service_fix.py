@@ -18,8 +18,8 @@ from tests.fakes.anthropic_api import API_KEY, FakeAnthropic, Turn, text, tool_u
 from tests.fakes.sentry_api import FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, Service
-from tests.test_agent_loop import BUGGY_LINE, CART, FIXED_LINE, TEST_CART, _git, _line_of, _patch_call, \
-    _repo_tests_pass, _submit_call
+from tests.test_agent_loop import BUGGY_LINE, CART, FIXED_LINE, _line_of, _patch_call, _repo_tests_pass, \
+    _submit_call, make_shop_repo
 
 ISSUE = "4242"
 
@@ -55,16 +55,7 @@ def api_event(issue_id: str) -> dict[str, Any]:
 
 @pytest.fixture
 def shop_repo(tmp_path: Path) -> Path:
-    root = tmp_path / "shop-origin"
-    (root / "shop").mkdir(parents=True)
-    (root / "tests").mkdir()
-    (root / "shop" / "__init__.py").write_text("")
-    (root / "shop" / "cart.py").write_text(CART)
-    (root / "tests" / "test_cart.py").write_text(TEST_CART)
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "initial")
-    return root
+    return make_shop_repo(tmp_path / "shop-origin")
 
 
 @pytest.fixture

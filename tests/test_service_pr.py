@@ -16,7 +16,7 @@ from tests.fakes.github_api import FakeGitHub
 from tests.fakes.sentry_api import FakeSentry
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, Service
-from tests.test_agent_loop import CART, FIXED_LINE, TEST_CART, _git, _submit_call
+from tests.test_agent_loop import FIXED_LINE, _git, _submit_call, make_shop_repo
 from tests.test_service_fix import SCRIPT, _webhook, api_event
 
 GITHUB_TOKEN = "test-github-token-not-real"
@@ -26,15 +26,7 @@ ISSUES = ["5001", "5002", "5003", "5004", "5005"]
 @pytest.fixture(scope="module")
 def forge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeGitHub, str, Path]]:
     root = tmp_path_factory.mktemp("forge")
-    work = root / "work"
-    (work / "shop").mkdir(parents=True)
-    (work / "tests").mkdir()
-    (work / "shop" / "__init__.py").write_text("")
-    (work / "shop" / "cart.py").write_text(CART)
-    (work / "tests" / "test_cart.py").write_text(TEST_CART)
-    _git(work, "init", "-q", "-b", "main")
-    _git(work, "add", "-A")
-    _git(work, "commit", "-q", "-m", "initial")
+    work = make_shop_repo(root / "work")
     bare = root / "acme" / "shop.git"
     _git(root, "clone", "-q", "--bare", str(work), str(bare))
     fake = FakeGitHub(token=GITHUB_TOKEN, repo_paths={"acme/shop": bare})
