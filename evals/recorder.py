@@ -37,12 +37,27 @@ The only edit made to a captured event is `path_map`: the scenario runs in a thr
 of the project, and that copy's directory (and the scratch venv's) are rewritten to where the
 app would be deployed (e.g. `/srv/shop`), so frames look like production frames.
 
+Python scenarios get `wsgi_request` (a gunicorn-like request through a WSGI app) and
+`run_as_main` (a CLI's or worker's entry point, whose crash is reported through
+`sys.excepthook` like an uncaught exception) in their namespace.
+
+Node.js (`capture_node_event`): the same idea with the real `@sentry/node` (installed by npm
+into a cached scratch directory, never a dependency of anything here). A small CommonJS runner
+initialises the SDK with a custom transport (`transport: () => ({send, flush})`, the SDK's
+`Transport` interface) that writes each envelope's event item to a file, then runs the
+scenario, a module exporting `async ({Sentry, appRequire, request}) => ...`. Frames, in_app
+flags, module names (relative to the entry script, as for `node src/server.js`), context lines
+(the SDK's ContextLines integration), request data, breadcrumbs and contexts are the SDK's own;
+the conversion is the same `ingest_to_api`, with Sentry's JavaScript culprit rule
+(`function(module)`) when the event has no transaction.
+
 This module imports only the standard library: the same file runs as the child process inside
 the scratch venv (`python recorder.py _child SPEC`), where autofixer's dependencies are absent.
 
 CLI (from the repository root):
 
     python -m evals.recorder demo            # re-record server/demo_assets/{event,ingest_event,webhook}.json
+    python -m evals.record_cases [--case GLOB]   # re-record the eval cases (evals/cases/*)
     python -m evals.recorder record --project DIR --scenario FILE --issue-id N --project-slug S \\
         --release shop@1.0.0 --out event.json
 """
@@ -71,7 +86,14 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 # A reserved TLD (RFC 2606): even a misconfigured transport could not reach a real server.
 RECORDING_DSN = "https://public@sentry.example.invalid/1"
-DEFAULT_VENV = Path(tempfile.gettempdir()) / "autofixer-recorder-venv"
+# Scratch environments for the real SDKs live in a fixed cache directory so every recording
+# (and the recorder test in CI) reuses one install instead of paying for it each time.
+CACHE_DIR = Path(os.environ.get("AUTOFIXER_CACHE_DIR") or Path.home() / ".cache" / "autofixer")
+DEFAULT_VENV = Path(os.environ.get("AUTOFIXER_RECORDER_VENV") or CACHE_DIR / "recorder-venv")
+DEFAULT_NODE_DIR = Path(os.environ.get("AUTOFIXER_RECORDER_NODE_DIR") or CACHE_DIR / "recorder-node")
+# Pinned so a re-recording differs from the committed event only where the scenario changed.
+PYTHON_SDK_REQUIREMENT = os.environ.get("AUTOFIXER_RECORDER_SENTRY_SDK") or "sentry-sdk==2.75.0"
+NODE_SDK_PACKAGE = os.environ.get("AUTOFIXER_RECORDER_SENTRY_NODE") or "@sentry/node@11.12.0"
 # Real API events of this era carry this config; the enhancements string is Sentry's opaque
 # encoding of the default enhancement rules, copied from real responses.
 GROUPING_CONFIG = {"enhancements": "KLUv_SAYwQAAkwKRs25ld3N0eWxlOjIwMjMtMDEtMTGQ", "id": "newstyle:2023-01-11"}
@@ -192,6 +214,10 @@ def capture_ingest_event(
         return {"event": rewrite_paths(last["event"], path_map), "received": last["received"]}
 
 
+class RecorderSetupError(RuntimeError):
+    """The scratch environment for an SDK could not be installed (e.g. no registry access)."""
+
+
 def ensure_recorder_venv(path: Path = DEFAULT_VENV) -> Path:
     """A scratch venv with `sentry-sdk`, created on first use; returns its python."""
     python = path / "bin" / "python"
@@ -199,7 +225,12 @@ def ensure_recorder_venv(path: Path = DEFAULT_VENV) -> Path:
         venv.EnvBuilder(with_pip=True, clear=True).create(path)
     check = subprocess.run([str(python), "-c", "import sentry_sdk"], capture_output=True)
     if check.returncode != 0:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "sentry-sdk"], check=True)
+        proc = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", PYTHON_SDK_REQUIREMENT],
+            capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            raise RecorderSetupError(f"pip install {PYTHON_SDK_REQUIREMENT} failed:\n{proc.stderr[-3000:]}")
     return python
 
 
@@ -298,6 +329,27 @@ def wsgi_request(
     return int(status[0].split()[0]) if status else 500, data, None
 
 
+def run_as_main(entry_point: Callable[..., Any], *args: Any, **kwargs: Any) -> BaseException | None:
+    """Run a CLI's or worker's entry point as its process would, and report a crash the way an
+    uncaught exception is reported: through `sys.excepthook`, which the SDK's excepthook
+    integration wraps (mechanism `excepthook`, handled `no`).
+
+    The traceback handed over starts at the entry point: this helper's own frame (the
+    scenario's stand-in for the interpreter's top level) is dropped, so the event's oldest frame
+    is the application's `main`, as for a console script. Returns the exception (or None), so a
+    scenario can assert that it crashed the expected way.
+    """
+    try:
+        entry_point(*args, **kwargs)
+    except SystemExit:
+        return None
+    except Exception as exc:  # the crash the scenario exists for
+        tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+        sys.excepthook(type(exc), exc, tb)
+        return exc
+    return None
+
+
 def _init_sdk(spec: Mapping[str, Any]) -> Any:
     import sentry_sdk
     from sentry_sdk.transport import Transport
@@ -349,7 +401,9 @@ def _child_main(spec_file: str) -> int:
     sys.path.insert(0, project)
     sys.argv = list(spec["argv"])  # what the argv integration reports, as in the deployed process
     sentry_sdk = _init_sdk(spec)
-    namespace: dict[str, Any] = {"__name__": "__scenario__", "wsgi_request": wsgi_request, "sentry_sdk": sentry_sdk}
+    namespace: dict[str, Any] = {
+        "__name__": "__scenario__", "wsgi_request": wsgi_request, "run_as_main": run_as_main, "sentry_sdk": sentry_sdk,
+    }
     try:
         exec(compile(spec["scenario"], "<scenario>", "exec"), namespace)
     except Exception:
@@ -358,6 +412,200 @@ def _child_main(spec_file: str) -> int:
     finally:
         sentry_sdk.flush()
     return 0
+
+
+# ============================================================================================
+# Recording a Node.js scenario (the real @sentry/node SDK)
+
+# The child process: initialises @sentry/node with a transport that appends every envelope's
+# event item to a file (the SDK's `Transport` interface: `send(envelope)` and `flush()`; an
+# envelope is `[headers, [[itemHeader, payload], ...]]`), then runs the scenario. The scenario
+# is a CommonJS module exporting `async ({ Sentry, appRequire, request }) => {...}`; it sits
+# outside the project copy, so the project's files are the only in-app code.
+_NODE_RUNNER = r"""
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const net = require('node:net');
+
+const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+process.chdir(spec.projectDir);
+// The SDK names modules relative to the entry script's directory (process.argv[1], read when
+// @sentry/node loads), so the process looks like `node <entry>` run in the app's directory.
+process.argv[1] = path.join(spec.projectDir, spec.entry);
+const Sentry = require(path.join(spec.sdkDir, 'node_modules', '@sentry', 'node'));
+
+function writeEnvelope(envelope) {
+  const items = envelope[1] || [];
+  for (const [header, payload] of items) {
+    if (!header || header.type !== 'event') continue;  // sessions, client reports: not events
+    const record = { received: Date.now() / 1000, event: payload };
+    fs.appendFileSync(spec.out, JSON.stringify(record) + '\n');
+  }
+}
+
+Sentry.init({
+  ...spec.options,
+  transport: () => ({
+    send: async (envelope) => { writeEnvelope(envelope); return { statusCode: 200 }; },
+    flush: async () => true,
+  }),
+});
+
+// One HTTP/1.1 request to a server listening on loopback, sent the way a reverse proxy
+// forwards it (public Host header, X-Forwarded-* headers). It is written on a raw socket, not
+// with http.request or fetch, because the SDK instruments those: the scenario's own client
+// calls would show up as outgoing-request breadcrumbs and trace headers the real traffic
+// never had. Resolves to {status, body}; the servers answer with Content-Length.
+function request(server, method, urlPath, { headers = {}, json, host = spec.host } = {}) {
+  const body = json === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(json));
+  const all = {
+    host, 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.24',
+    ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+    ...headers, 'content-length': String(body.length), connection: 'close',
+  };
+  const head = [`${method} ${urlPath} HTTP/1.1`, ...Object.entries(all).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(server.address().port, '127.0.0.1', () => socket.end(Buffer.concat([Buffer.from(head), body])));
+    const chunks = [];
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const split = text.indexOf('\r\n\r\n');
+      resolve({ status: Number(text.split(' ', 2)[1]), body: split < 0 ? '' : text.slice(split + 4) });
+    });
+  });
+}
+
+const appRequire = (rel) => require(path.join(spec.projectDir, rel));
+
+(async () => {
+  let code = 0;
+  try {
+    const scenario = require(spec.scenarioFile);
+    await scenario({ Sentry, appRequire, request });
+  } catch (err) {
+    console.error(err && err.stack || err);
+    code = 1;
+  }
+  await Sentry.flush(5000);
+  await Sentry.close(5000);
+  process.exit(code);
+})();
+"""
+
+
+def ensure_node_sdk(path: Path = DEFAULT_NODE_DIR, node: str = "node") -> Path:
+    """A scratch directory with `@sentry/node` installed by npm, created on first use."""
+    marker = path / "node_modules" / "@sentry" / "node" / "package.json"
+    if marker.is_file():
+        return path
+    if shutil.which(node) is None or shutil.which("npm") is None:
+        raise RecorderSetupError("node and npm are needed to record Node.js scenarios")
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / "package.json").exists():
+        _write_json(path / "package.json", {"name": "autofixer-recorder-node", "private": True})
+    proc = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--silent", NODE_SDK_PACKAGE],
+        cwd=path, capture_output=True, text=True, timeout=600,
+    )
+    if proc.returncode != 0 or not marker.is_file():
+        raise RecorderSetupError(f"npm install {NODE_SDK_PACKAGE} failed:\n{proc.stderr[-3000:]}")
+    return path
+
+
+def capture_node_event(
+    project_dir: Path | str,
+    scenario: str,
+    *,
+    release: str,
+    environment: str = "production",
+    server_name: str = "web-1",
+    deploy_root: str = "/srv/app",
+    argv: Iterable[str] | None = None,
+    node_dir: Path | str | None = None,
+    node: str = "node",
+    host: str = "api.example.com",
+    sdk_options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`{"event": <ingest event>, "received": <epoch seconds>}` from a Node.js scenario run
+    under the real @sentry/node against a copy of `project_dir` (see `_NODE_RUNNER`).
+
+    `argv` is accepted for symmetry with the Python recorder; the Node SDK does not report it.
+    """
+    del argv
+    sdk_dir = Path(node_dir) if node_dir else ensure_node_sdk(node=node)
+    with tempfile.TemporaryDirectory(prefix="recorder-node-") as tmp:
+        copy = Path(tmp) / "app"
+        shutil.copytree(project_dir, copy, ignore=shutil.ignore_patterns("node_modules", ".git"))
+        out = Path(tmp) / "events.jsonl"
+        runner = Path(tmp) / "runner.cjs"
+        runner.write_text(_NODE_RUNNER, encoding="utf-8")
+        scenario_file = Path(tmp) / "scenario.cjs"
+        scenario_file.write_text(scenario, encoding="utf-8")
+        spec = {
+            "entry": _node_entry(copy),
+            "projectDir": str(copy),
+            "sdkDir": str(sdk_dir.resolve()),
+            "scenarioFile": str(scenario_file),
+            "out": str(out),
+            "host": host,
+            "options": {
+                "dsn": RECORDING_DSN,
+                "release": release,
+                "environment": environment,
+                "serverName": server_name,
+                **(sdk_options or {}),
+            },
+        }
+        spec_file = Path(tmp) / "spec.json"
+        spec_file.write_text(json.dumps(spec), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_", "SENTRY_"))}
+        env["NODE_ENV"] = "production"
+        proc = subprocess.run(
+            [node, str(runner), str(spec_file)], cwd=copy, env=env, capture_output=True, text=True, timeout=300
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"the scenario failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        captures = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
+        errors = [c for c in captures if c["event"].get("type", "error") in ("error", "default", None)]
+        if not errors:
+            raise RuntimeError("the scenario ran but the SDK captured no error event")
+        last = errors[-1]
+        # In production the SDK sits in the app's own node_modules.
+        path_map = {
+            str(copy): deploy_root,
+            str(sdk_dir.resolve() / "node_modules"): f"{deploy_root}/node_modules",
+        }
+        return {"event": rewrite_paths(last["event"], path_map), "received": last["received"]}
+
+
+def _node_entry(project: Path) -> str:
+    """The script `npm start` would run: package.json's `main`, else index.js."""
+    try:
+        main = json.loads((project / "package.json").read_text(encoding="utf-8")).get("main")
+    except (OSError, ValueError):
+        main = None
+    return str(main or "index.js")
+
+
+def record_node_scenario(
+    project_dir: Path | str,
+    scenario: str,
+    *,
+    issue_id: str,
+    project_slug: str,
+    release: str,
+    project_id: str = "1",
+    **options: Any,
+) -> dict[str, Any]:
+    """`record_python_scenario` for Node.js: the captured event, in the API format."""
+    captured = capture_node_event(project_dir, scenario, release=release, **options)
+    return ingest_to_api(
+        captured["event"], issue_id=issue_id, project_id=project_id, project_slug=project_slug,
+        received=captured["received"],
+    )
 
 
 # ============================================================================================
@@ -389,7 +637,7 @@ def ingest_to_api(
     culprit = (
         _text(event.get("culprit"))
         or _text(event.get("transaction"))
-        or (f"{crash.get('module') or crash.get('filename')} in {crash.get('function')}" if crash else "")
+        or (_culprit_string(crash, str(event.get("platform") or "")) if crash else "")
     )
     entries = _entries(event, exception_values)
     api: dict[str, Any] = {
@@ -463,6 +711,18 @@ def _crash_frame(value: Mapping[str, Any]) -> dict[str, Any] | None:
     frames = _frames_of(value)
     candidates = [f for f in frames if f.get("in_app") is True] or frames
     return candidates[-1] if candidates else None
+
+
+def _culprit_string(frame: Mapping[str, Any], platform: str) -> str:
+    """Sentry's Frame.get_culprit_string: `module in function`, but `function(module)` for
+    JavaScript and Node, whose frames name a file rather than a dotted module."""
+    platform = str(frame.get("platform") or platform)
+    location = frame.get("module") or frame.get("filename")
+    if not location:
+        return ""
+    if platform in ("javascript", "node"):
+        return f"{frame.get('function') or '?'}({location})"
+    return f"{location} in {frame.get('function') or '?'}"
 
 
 def _frame_mix(values: list[dict[str, Any]]) -> str:

@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("source", help="a JSON file (API, ingest or webhook format) or a Sentry issue id")
     show.add_argument("--json", action="store_true", help="print the normalised model as JSON")
     show.set_defaults(func=_event_show)
+
+    from evals.cli import add_eval_parser
+
+    add_eval_parser(sub)
     return parser
 
 

@@ -1,0 +1,26 @@
+"""A tiny WSGI client, so the tests go through the same entry point as production traffic."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+
+from accounts.api import application
+
+
+def call(method: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path}
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    setup_testing_defaults(environ)
+    status: list[str] = []
+    chunks = application(environ, lambda s, h: status.append(s))
+    return int(status[0].split()[0]), json.loads(b"".join(chunks))
+
+
+@pytest.fixture
+def client() -> Any:
+    return call

@@ -1,0 +1,1 @@
+"""CSV contact import for the CRM."""

@@ -1,0 +1,1 @@
+"""Daily FX booking of foreign-currency sales."""

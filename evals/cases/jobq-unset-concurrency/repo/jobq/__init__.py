@@ -1,0 +1,1 @@
+"""A small background-job runner."""

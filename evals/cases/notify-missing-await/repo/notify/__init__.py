@@ -1,0 +1,1 @@
+"""Shipment notifications."""

@@ -1,0 +1,543 @@
+"""The eval harness, end to end: real worktrees, the real agent loop and tools, the cases' own
+tests run by pytest and node.
+
+The CI guarantees: the oracle (gold patch through propose_patch) resolves every case and the
+null baseline (no change) resolves none, both over the two harness fixtures in
+tests/eval_fixtures/ and over every real case in evals/cases/. If a case breaks either, the
+case is broken (its tests cannot fail, or its gold patch does not fix them).
+
+Also covered: replay (matching recording scores, stale recording is reported and not scored),
+record-replay from a live run (the real anthropic SDK against a local fake Messages API),
+compare (per-case flips), show (turn by turn), the JSON/Markdown reports, and the scoring rules:
+a skipped test fails, and so does a test command that reports passes but exits non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import prompts
+from agent.provider import ModelTurn, ToolCall
+from agent.replay_provider import Recording
+from domain import Confidence
+from evals.case import DEFAULT_CASES_DIR, discover_cases, load_case
+from evals.compare import compare_text, flips
+from evals.goldpatch import file_edits, gold_edits
+from evals.localisation import changed_functions, javascript_spans, python_spans
+from evals.replays import find_recording, record_replay, recording_path
+from evals.runfile import RunFile, load_run
+from evals.runner import EvalConfig, EvalUnavailable, default_llm, run_eval
+from evals.sandbox import SandboxError, run_command
+from evals.scoring import is_resolved, verdict, wilson
+from evals.testrunners import parse_pytest_summary, parse_tap, run_node, run_pytest
+from server.cli import main as autofixer
+from tests.fakes.anthropic_api import API_KEY, FakeAnthropic, text, tool_use
+from tests.fakes.serve import serve_app
+
+FIXTURES = Path(__file__).resolve().parent / "eval_fixtures"
+FIXTURE_IDS = ["js-stats-average", "py-cart-discount"]
+REAL_CASE_IDS = sorted(p.name for p in DEFAULT_CASES_DIR.glob("*") if (p / "case.yml").is_file())
+JOBS = "2"
+
+pytestmark = pytest.mark.slow
+
+
+def _eval(out: Path, *args: str) -> int:
+    return autofixer(["eval", "--out", str(out), "--jobs", JOBS, *args])
+
+
+def _quiet_config(**kwargs: object) -> EvalConfig:
+    return EvalConfig(progress_stream=io.StringIO(), jobs=2, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("eval-runs")
+
+
+@pytest.fixture(scope="session")
+def fixture_oracle(runs_dir: Path) -> tuple[int, Path]:
+    out = runs_dir / "fixtures-oracle"
+    return _eval(out, "--llm", "oracle", "--cases-dir", str(FIXTURES)), out
+
+
+@pytest.fixture(scope="session")
+def fixture_null(runs_dir: Path) -> tuple[int, Path]:
+    out = runs_dir / "fixtures-null"
+    return _eval(out, "--llm", "null", "--cases-dir", str(FIXTURES)), out
+
+
+@pytest.fixture(scope="session")
+def real_oracle(runs_dir: Path) -> RunFile:
+    out = runs_dir / "real-oracle"
+    _eval(out, "--llm", "oracle")
+    return load_run(out)[1]
+
+
+@pytest.fixture(scope="session")
+def real_null(runs_dir: Path) -> RunFile:
+    out = runs_dir / "real-null"
+    _eval(out, "--llm", "null")
+    return load_run(out)[1]
+
+
+def _copy_case(src: str, cases_dir: Path, edit: Callable[[Path], None] | None = None) -> Path:
+    dest = cases_dir / src
+    shutil.copytree(FIXTURES / src, dest)
+    if edit is not None:
+        edit(dest)
+    return dest
+
+
+# --- the CI guarantees ---------------------------------------------------------------------------
+
+
+def test_fixture_cases_load() -> None:
+    cases = discover_cases(FIXTURES)
+    assert [c.id for c in cases] == FIXTURE_IDS
+    assert {c.spec.test.runner for c in cases} == {"pytest", "node"}
+    for case in cases:
+        assert case.event.error_type  # the recorded event parses
+        assert gold_edits(case.repo_dir, case.gold_patch)
+
+
+def test_oracle_resolves_every_fixture_case(fixture_oracle: tuple[int, Path]) -> None:
+    code, out = fixture_oracle
+    assert code == 0
+    run = load_run(out)[1]
+    assert run.run.llm == "oracle" and "ORACLE" in run.run.label
+    assert run.summary.resolve_rate == 1.0 and run.summary.scored == len(FIXTURE_IDS)
+    for r in run.results:
+        assert r.resolved and r.status == "scored" and r.tests_exit_ok
+        assert r.confidence == Confidence.HIGH and r.calibration == "justified"
+        assert r.exit_reason == "submitted" and r.patch_applied
+        assert r.localisation is not None and r.localisation.file_hit and r.localisation.function_hit
+        assert set(r.localisation.gold_files_seen) == set(r.localisation.gold_files)
+
+
+def test_null_resolves_no_fixture_case(fixture_null: tuple[int, Path]) -> None:
+    code, out = fixture_null
+    assert code == 0  # every run was scored; a 0 % rate is a measurement, not an error
+    run = load_run(out)[1]
+    assert run.summary.resolve_rate == 0.0 and run.summary.scored == len(FIXTURE_IDS)
+    for r in run.results:
+        assert r.resolved is False and not r.patch_applied
+        assert all(o == "failed" for o in r.fail_to_pass.values())
+        assert all(o == "passed" for o in r.pass_to_pass.values())
+        assert r.confidence == Confidence.LOW and r.calibration == "justified"
+
+
+def test_real_cases_exist() -> None:
+    if not REAL_CASE_IDS:
+        pytest.skip(f"{DEFAULT_CASES_DIR} holds no cases yet")
+    listed = sorted(p.name for p in DEFAULT_CASES_DIR.glob("*") if (p / "case.yml").is_file())
+    assert [c.id for c in discover_cases()] == listed  # every case directory loads
+
+
+@pytest.mark.parametrize("case_id", REAL_CASE_IDS)
+def test_oracle_resolves_real_case(real_oracle: RunFile, case_id: str) -> None:
+    result = real_oracle.result(case_id, 1)
+    assert result is not None, f"{case_id} did not run"
+    assert result.status == "scored", result.detail
+    assert result.resolved, {**result.fail_to_pass, **result.pass_to_pass}
+    assert result.localisation is not None and result.localisation.file_hit
+
+
+@pytest.mark.parametrize("case_id", REAL_CASE_IDS)
+def test_null_fails_real_case(real_null: RunFile, case_id: str) -> None:
+    result = real_null.result(case_id, 1)
+    assert result is not None and result.status == "scored", result and result.detail
+    assert result.resolved is False
+    # The case is well formed: its FAIL_TO_PASS tests fail on the buggy code, the rest pass.
+    assert all(o != "passed" for o in result.fail_to_pass.values()), result.fail_to_pass
+    assert all(o == "passed" for o in result.pass_to_pass.values()), result.pass_to_pass
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+
+def test_results_json_and_report_carry_the_metrics(fixture_oracle: tuple[int, Path]) -> None:
+    _, out = fixture_oracle
+    data = json.loads((out / "results.json").read_text())
+    summary = data["summary"]
+    for key in ("resolve_rate", "resolve_rate_ci95", "cost_per_resolved_usd", "calibration", "verdicts",
+                "usage", "mean_steps", "mean_tool_calls", "file_hit_rate", "function_hit_rate", "exit_reasons"):
+        assert key in summary
+    assert summary["resolve_rate_ci95"] == pytest.approx(list(wilson(2, 2)))
+    assert summary["calibration"]["HIGH"] == {"count": 2, "resolved": 2, "as_expected": 2}
+    result = data["results"][0]
+    for key in ("resolved", "patch_applied", "localisation", "confidence", "calibration", "usage", "wall_seconds",
+                "exit_reason", "fail_to_pass", "pass_to_pass", "transcript", "diff"):
+        assert key in result
+    for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "steps",
+                "tool_calls"):
+        assert key in result["usage"]
+    assert data["run"]["prompt_version"] == prompts.prompt_version()
+    for case_id in FIXTURE_IDS:  # one transcript per case per repeat
+        assert (out / "transcripts" / case_id / "r1.jsonl").is_file()
+    report = (out / "report.md").read_text()
+    for phrase in ("ORACLE", "resolve rate", "**100.0 %**", "95 % confidence interval (Wilson)",
+                   "cost per resolved fix", "## Calibration", "| HIGH | 2 | 2 | 100.0 % |", "## Localisation",
+                   "js-stats-average"):
+        assert phrase in report
+
+
+def test_compare_shows_flips_between_oracle_and_null(
+    fixture_oracle: tuple[int, Path], fixture_null: tuple[int, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = load_run(fixture_oracle[1])[1], load_run(fixture_null[1])[1]
+    assert {(f.case_id, f.kind) for f in flips(a, b)} == {(c, "REGRESSED") for c in FIXTURE_IDS}
+    assert {(f.case_id, f.kind) for f in flips(b, a)} == {(c, "FIXED") for c in FIXTURE_IDS}
+    text_ab = compare_text("oracle", a, "null", b)
+    assert "100.0 %" in text_ab and "-100.0 pts  WORSE" in text_ab and "REGRESSED" in text_ab
+    assert autofixer(["eval", "compare", str(fixture_oracle[1]), str(fixture_null[1])]) == 0
+    assert "per-case flips (2)" in capsys.readouterr().out
+    assert autofixer(["eval", "compare", str(fixture_oracle[1]), str(fixture_null[1]), "--fail-on-regression"]) == 1
+    assert autofixer(["eval", "compare", str(fixture_null[1]), str(fixture_oracle[1]), "--fail-on-regression"]) == 0
+    assert flips(a, a) == []
+
+
+def test_show_prints_the_turns(fixture_oracle: tuple[int, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    out = fixture_oracle[1]
+    assert autofixer(["eval", "show", str(out), "py-cart-discount", "--repeat", "1"]) == 0
+    shown = capsys.readouterr().out
+    for phrase in ("RESOLVED", "── task (user) ──", "── step 1: assistant", "→ propose_patch", "← propose_patch (ok",
+                   "── step 2: assistant", "→ submit_fix", "── result: submitted, confidence HIGH",
+                   "FAIL_TO_PASS  passed    tests/test_totals.py::test_total_without_discount", "── diff ──",
+                   "(discounts or {})"):
+        assert phrase in shown, phrase
+    assert autofixer(["eval", "show", str(out), "no-such-case"]) == 2
+
+
+def test_progress_is_plain_lines_without_a_tty(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    config = EvalConfig(llm="null", cases_dir=FIXTURES, out=tmp_path / "run", progress_stream=stream, jobs=2)
+    asyncio.run(run_eval(config, discover_cases(FIXTURES)))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and all(line.startswith(("[1/2] ", "[2/2] ")) for line in lines)
+    assert "\r" not in stream.getvalue()
+
+
+# --- replay ----------------------------------------------------------------------------------------
+
+
+def test_replay_with_a_matching_recording_scores_and_a_stale_one_is_not(
+    fixture_oracle: tuple[int, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recordings = tmp_path / "recordings"
+    # An oracle run is offline: recording it must be asked for explicitly.
+    assert autofixer(["eval", "record-replay", str(fixture_oracle[1]), "--dest", str(recordings)]) == 2
+    assert autofixer(["eval", "record-replay", str(fixture_oracle[1]), "--dest", str(recordings),
+                      "--allow-offline"]) == 0
+    version = prompts.prompt_version()
+    for case_id in FIXTURE_IDS:
+        assert find_recording(recordings, case_id, version).status == "found"
+    assert default_llm(discover_cases(FIXTURES), recordings) == "replay"
+    assert default_llm(discover_cases(FIXTURES), tmp_path / "none") == "oracle"
+
+    # No --llm: recordings exist, so replay is the default.
+    assert _eval(tmp_path / "replay", "--cases-dir", str(FIXTURES), "--recordings", str(recordings)) == 0
+    run = load_run(tmp_path / "replay")[1]
+    assert run.run.llm == "replay" and "REPLAYED" in run.run.label
+    assert run.summary.resolve_rate == 1.0
+    assert all("REPLAYED" in r.provider for r in run.results)
+
+    # The prompts changed since py-cart-discount was recorded: reported stale, never scored.
+    current = recording_path(recordings, "py-cart-discount", version)
+    current.rename(current.with_name("0123456789ab.json"))
+    capsys.readouterr()
+    assert _eval(tmp_path / "stale", "--cases-dir", str(FIXTURES), "--recordings", str(recordings)) == 1
+    assert "could not be scored" in capsys.readouterr().err
+    run = load_run(tmp_path / "stale")[1]
+    stale = run.result("py-cart-discount", 1)
+    assert stale is not None and stale.status == "stale_recording" and stale.resolved is None
+    assert "0123456789ab" in stale.detail and stale.transcript is None
+    assert run.summary.scored == 1 and run.summary.unscored == {"stale_recording": 1}
+    assert run.summary.resolve_rate == 1.0  # the stale case is not counted as a failure
+    assert "stale recording" in (tmp_path / "stale" / "report.md").read_text()
+
+
+def test_a_run_that_edits_the_tests_gets_them_put_back(tmp_path: Path) -> None:
+    """A replayed model 'fixes' the failure by rewriting the test: the test file is restored
+    before scoring, the case fails, and HIGH confidence is overconfident."""
+    recordings = tmp_path / "recordings"
+    version = prompts.prompt_version()
+    cheat = ToolCall(id="c1", name="propose_patch", arguments={"changes": [{
+        "file": "tests/test_totals.py",
+        "original": '    assert cart_total([{"sku": "apple", "qty": 2}]) == 6.0\n',
+        "modified": "    assert True\n",
+    }]})
+    submit = ToolCall(id="c2", name="submit_fix", arguments={
+        "analysis": "a", "root_cause": "r", "confidence": "HIGH", "pr_title": "t", "pr_body": "b"})
+    recording = Recording(label="hand-written test recording", prompt_version=version,
+                          turns=[ModelTurn(tool_calls=[cheat]), ModelTurn(tool_calls=[submit])])
+    path = recording_path(recordings, "py-cart-discount", version)
+    path.parent.mkdir(parents=True)
+    path.write_text(recording.model_dump_json())
+    config = _quiet_config(llm="replay", cases_dir=FIXTURES, cases_glob="py-*", recordings_dir=recordings,
+                           out=tmp_path / "run")
+    _, run = asyncio.run(run_eval(config, discover_cases(FIXTURES, "py-*")))
+    result = run.results[0]
+    assert result.tests_restored == ["tests/test_totals.py"]
+    assert result.patch_applied and result.resolved is False
+    assert result.fail_to_pass == {"tests/test_totals.py::test_total_without_discount": "failed"}
+    assert result.calibration == "overconfident"
+    assert result.localisation is not None and result.localisation.file_hit is False
+
+
+# --- a live provider: the real anthropic SDK against a local fake of the Messages API -------------
+
+
+def test_live_run_against_the_messages_api_then_record_and_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeAnthropic([
+        [text("The crash is in apply_discount."), tool_use("read_file", {"path": "cart/totals.py"})],
+        [tool_use("propose_patch", {"changes": [{
+            "file": "cart/totals.py", "description": "treat missing discounts as none",
+            "original": '    percent = discounts.get("percent", 0)',
+            "modified": '    percent = (discounts or {}).get("percent", 0)',
+        }]})],
+        [tool_use("submit_fix", {"analysis": "discounts may be None", "root_cause": "None has no .get",
+                                 "confidence": "MEDIUM", "pr_title": "Handle missing discounts",
+                                 "pr_body": "Fixes the AttributeError."})],
+    ])
+    monkeypatch.setenv("AUTOFIXER_LLM_KEY", API_KEY)
+    recordings = tmp_path / "recordings"
+    common = ["--cases-dir", str(FIXTURES), "--cases", "py-*", "--recordings", str(recordings)]
+    with serve_app(fake.app) as url:
+        code = _eval(tmp_path / "live", "--llm", "anthropic", "--model", "claude-sonnet-4-6", "--base-url", url,
+                     "--record", *common)
+    assert code == 0
+    assert fake.rejections == [] and fake.remaining == 0
+    run_dir, live = load_run(tmp_path / "live")
+    assert live.run.llm == "anthropic" and live.run.model == "claude-sonnet-4-6"
+    result = live.results[0]
+    assert result.resolved and result.confidence == Confidence.MEDIUM and result.calibration == "justified"
+    assert result.usage.steps == 3 and result.usage.tool_calls == 3
+    assert result.usage.input_tokens > 0 and result.usage.output_tokens > 0 and result.usage.cost_usd > 0
+    assert live.summary.cost_per_resolved_usd == pytest.approx(result.usage.cost_usd)
+    assert API_KEY not in (run_dir / str(result.transcript)).read_text()
+
+    # --record wrote the recording, as `autofixer eval record-replay RUN` would.
+    assert "py-cart-discount #1: recorded 3 turn(s)" in capsys.readouterr().out
+    lookup = find_recording(recordings, "py-cart-discount", prompts.prompt_version())
+    assert lookup.recording is not None and len(lookup.recording.turns) == 3
+    assert lookup.recording.model.startswith("claude-sonnet-4-6") and "anthropic" in lookup.recording.label
+    written = record_replay(run_dir, tmp_path / "again")  # a live run: no --allow-offline needed
+    assert [(w.case_id, w.repeat) for w in written] == [("py-cart-discount", 1)]
+
+    assert _eval(tmp_path / "replay", "--llm", "replay", *common) == 0
+    again = load_run(tmp_path / "replay")[1].results[0]
+    assert again.resolved and again.confidence == Confidence.MEDIUM
+    assert again.usage.input_tokens == result.usage.input_tokens  # the recorded figures, labelled REPLAYED
+    assert "REPLAYED" in again.provider
+    assert _eval(tmp_path / "offline-record", "--llm", "null", "--record", *common) == 2
+
+
+def test_unavailable_llms_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert _eval(tmp_path / "o", "--llm", "openai", "--cases-dir", str(FIXTURES)) == 2
+    assert "not available yet" in capsys.readouterr().err
+    assert _eval(tmp_path / "l", "--llm", "ollama", "--cases-dir", str(FIXTURES)) == 2
+    monkeypatch.delenv("AUTOFIXER_LLM_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    assert _eval(tmp_path / "a", "--llm", "anthropic", "--cases-dir", str(FIXTURES)) == 2
+    assert "AUTOFIXER_LLM_KEY" in capsys.readouterr().err
+    assert _eval(tmp_path / "n", "--llm", "oracle", "--cases-dir", str(FIXTURES), "--cases", "nope*") == 2
+    assert not (tmp_path / "o").exists() and not (tmp_path / "a").exists()  # nothing started, nothing written
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "results.json").write_text("{}")
+    with pytest.raises(EvalUnavailable):
+        asyncio.run(run_eval(_quiet_config(llm="null", cases_dir=FIXTURES, out=tmp_path / "full"),
+                             discover_cases(FIXTURES)))
+
+
+# --- scoring rules --------------------------------------------------------------------------------
+
+
+def _skip_the_failing_test(case_dir: Path) -> None:
+    test_file = case_dir / "repo" / "tests" / "test_totals.py"
+    test_file.write_text(test_file.read_text().replace(
+        "def test_total_without_discount", '@pytest.mark.skip(reason="flaky")\ndef test_total_without_discount'))
+
+
+def test_a_skipped_test_counts_as_a_failure(tmp_path: Path) -> None:
+    _copy_case("py-cart-discount", tmp_path / "cases", _skip_the_failing_test)
+    config = _quiet_config(llm="oracle", cases_dir=tmp_path / "cases", out=tmp_path / "run")
+    _, run = asyncio.run(run_eval(config, discover_cases(tmp_path / "cases")))
+    result = run.results[0]
+    assert result.fail_to_pass == {"tests/test_totals.py::test_total_without_discount": "skipped"}
+    assert result.tests_exit_ok  # pytest itself is happy with a skip …
+    assert result.resolved is False  # … the score is not
+
+
+def _exit_nonzero_after_passing(case_dir: Path) -> None:
+    (case_dir / "repo" / "conftest.py").write_text(textwrap.dedent("""\
+        def pytest_sessionfinish(session, exitstatus):
+            session.exitstatus = 3  # every test passes, the command still fails
+    """))
+
+
+def test_passes_printed_by_a_failing_command_do_not_count(tmp_path: Path) -> None:
+    _copy_case("py-cart-discount", tmp_path / "cases", _exit_nonzero_after_passing)
+    config = _quiet_config(llm="oracle", cases_dir=tmp_path / "cases", out=tmp_path / "run")
+    _, run = asyncio.run(run_eval(config, discover_cases(tmp_path / "cases")))
+    result = run.results[0]
+    assert all(o == "passed" for o in {**result.fail_to_pass, **result.pass_to_pass}.values())
+    assert "PASSED tests/test_totals.py::test_total_without_discount" in result.test_commands[0].output_tail
+    assert result.test_commands[0].returncode == 3 and result.tests_exit_ok is False
+    assert result.resolved is False
+    assert "exited 3: not resolved" in (tmp_path / "run" / "report.md").read_text()
+
+
+async def test_node_exit_code_and_skips_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "t.test.js").write_text(textwrap.dedent("""\
+        const test = require('node:test');
+        test('works # really', () => {});
+        test('later', { skip: 'not today' }, () => {});
+        test('todo', { todo: true }, () => {});
+        process.on('exit', () => { process.exitCode = 1; });
+    """))
+    ids = ["t.test.js::works # really", "t.test.js::later", "t.test.js::todo", "t.test.js::absent"]
+    suite = await run_node(tmp_path, ids, timeout=60)
+    assert suite.outcomes == {ids[0]: "passed", ids[1]: "skipped", ids[2]: "todo", ids[3]: "missing"}
+    assert not suite.exit_ok  # "ok 1 - works" was printed, but node exited 1
+    assert not is_resolved({ids[0]: "passed"}, {}, suite.exit_ok)
+
+
+async def test_pytest_runner_outcomes(tmp_path: Path) -> None:
+    (tmp_path / "test_x.py").write_text(textwrap.dedent("""\
+        import pytest
+
+        def test_ok():
+            print("FAILED test_x.py::test_ok - fake line in captured output")
+
+        def test_bad():
+            print("PASSED test_x.py::test_bad")
+            assert False
+
+        @pytest.mark.skip(reason="no")
+        def test_skipped():
+            pass
+
+        @pytest.mark.xfail(reason="known")
+        def test_xfail():
+            assert False
+
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_param(n):
+            assert n < 2
+    """))
+    ids = ["test_x.py::test_ok", "test_x.py::test_bad", "test_x.py::test_skipped", "test_x.py::test_xfail",
+           "test_x.py::test_param", "test_x.py::test_param[1]"]
+    suite = await run_pytest(tmp_path, ids, timeout=60)
+    assert suite.outcomes == {
+        "test_x.py::test_ok": "passed", "test_x.py::test_bad": "failed", "test_x.py::test_skipped": "skipped",
+        "test_x.py::test_xfail": "xfail", "test_x.py::test_param": "failed", "test_x.py::test_param[1]": "passed",
+    }
+    assert suite.commands[0].returncode == 1
+
+
+async def test_commands_are_killed_at_their_timeout(tmp_path: Path) -> None:
+    result = await run_command(["sh", "-c", "sleep 30 & sleep 30"], tmp_path, timeout=0.3)
+    assert result.timed_out and result.seconds < 5
+    with pytest.raises(SandboxError, match="cannot run"):
+        await run_command(["no-such-test-runner-xyz"], tmp_path, timeout=5)
+
+
+def test_a_failing_setup_is_a_harness_error_not_a_failed_fix(tmp_path: Path) -> None:
+    def broken_setup(case_dir: Path) -> None:
+        spec = case_dir / "case.yml"
+        spec.write_text(spec.read_text().replace("setup: []", "setup:\n  - [python, -c, 'raise SystemExit(4)']"))
+
+    _copy_case("py-cart-discount", tmp_path / "cases", broken_setup)
+    assert _eval(tmp_path / "run", "--llm", "oracle", "--cases-dir", str(tmp_path / "cases")) == 1
+    run = load_run(tmp_path / "run")[1]
+    result = run.results[0]
+    assert result.status == "error" and "exited 4" in result.detail and result.resolved is None
+    assert run.summary.scored == 0 and run.summary.unscored == {"error": 1}
+
+
+def test_pytest_summary_is_only_read_after_its_header() -> None:
+    forged = "PASSED tests/t.py::test_a\n===== 1 failed in 0.1s =====\n"
+    assert parse_pytest_summary(forged, ["tests/t.py::test_a"]) == {"tests/t.py::test_a": "missing"}
+    # A test printing a fake header in its output: only the last (pytest's own) counts.
+    printed = "=== short test summary info ===\nPASSED tests/t.py::test_a\n"
+    real_end = "=== short test summary info ===\nFAILED tests/t.py::test_a - boom\n"
+    assert parse_pytest_summary(printed + real_end, ["tests/t.py::test_a"]) == {"tests/t.py::test_a": "failed"}
+    real = "===== short test summary info =====\nPASSED tests/t.py::test_a\nFAILED tests/t.py::test_b - boom\n"
+    assert parse_pytest_summary(real, ["tests/t.py::test_a", "tests/t.py::test_b"]) == {
+        "tests/t.py::test_a": "passed", "tests/t.py::test_b": "failed"}
+
+
+def test_tap_parsing() -> None:
+    out = textwrap.dedent("""\
+        TAP version 13
+        # Subtest: a \\# b
+        ok 1 - a \\# b
+            # Subtest: inner
+            not ok 1 - inner
+        not ok 2 - outer
+        ok 3 - skipped # SKIP test name does not match pattern
+        ok 4 - later # TODO
+        1..4
+    """)
+    assert parse_tap(out) == {"a # b": "passed", "outer": "failed", "skipped": "skipped", "later": "todo"}
+
+
+def test_scoring_helpers() -> None:
+    assert wilson(0, 0) == (0.0, 0.0)
+    lo, hi = wilson(5, 10)
+    assert lo == pytest.approx(0.2366, abs=1e-3) and hi == pytest.approx(0.7634, abs=1e-3)
+    assert wilson(3, 3)[0] < 0.5 and wilson(3, 3)[1] == 1.0
+    assert verdict(Confidence.HIGH, True) == "justified"
+    assert verdict(Confidence.MEDIUM, False) == "overconfident"
+    assert verdict(Confidence.LOW, True) == "underconfident"
+    assert verdict(Confidence.LOW, False) == "justified"
+    assert not is_resolved({}, {}, True)
+    assert not is_resolved({"a": "passed"}, {"b": "skipped"}, True)
+
+
+# --- gold patch and localisation --------------------------------------------------------------------
+
+
+def test_gold_edits_widen_until_unique() -> None:
+    block = "def f():\n    return 1\n\n\n"
+    old = "".join(block for _ in range(3)) + "x = 1\n"
+    new = block + block + "def f():\n    return 2\n\n\n" + "x = 1\n"
+    edits = file_edits("m.py", old, new)
+    current = old
+    for edit in edits:
+        assert current.count(edit.original) == 1
+        current = current.replace(edit.original, edit.modified)
+    assert current == new
+
+
+def test_gold_edits_of_every_case_can_be_derived() -> None:
+    for case in [*discover_cases(FIXTURES), *discover_cases()]:
+        assert gold_edits(case.repo_dir, case.gold_patch), case.id
+
+
+def test_functions_touched() -> None:
+    py = "class A:\n    def f(self):\n        return 1\n\ndef g():\n    return 2\n"
+    assert [s.name for s in python_spans(py)] == ["A.f", "g"]
+    assert changed_functions("m.py", py, py.replace("return 2", "return 3")) == {"g"}
+    js = "function a() {\n  const s = '}';\n  return 1;\n}\nconst b = (x) => {\n  return x;\n};\n"
+    assert [(s.name, s.start, s.end) for s in javascript_spans(js)] == [("a", 1, 4), ("b", 5, 7)]
+    assert changed_functions("m.js", js, js.replace("return x", "return x + 1")) == {"b"}
+
+
+def test_case_loading_checks_the_directory(tmp_path: Path) -> None:
+    case_dir = _copy_case("py-cart-discount", tmp_path)
+    case_dir.rename(tmp_path / "renamed")
+    with pytest.raises(Exception, match="directory is named"):
+        load_case(tmp_path / "renamed")
