@@ -79,6 +79,8 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
 
     @app.get("/health/ready")
     async def ready() -> Response:
+        if "intake" in state and not state["intake"].healthy():
+            return _json(503, status="unavailable", reason="webhook intake stopped; restart the service")
         try:
             await asyncio.wait_for(DBOS.list_workflows_async(limit=1, load_input=False, load_output=False), 3)
         except Exception as exc:

@@ -41,6 +41,8 @@ class Intake(Protocol):
 
     async def awaiting_queue(self, job_id: str) -> bool: ...
 
+    def healthy(self) -> bool: ...
+
     async def close(self) -> None: ...
 
 
@@ -61,6 +63,9 @@ class DirectIntake:
 
     async def awaiting_queue(self, job_id: str) -> bool:
         return False
+
+    def healthy(self) -> bool:
+        return True
 
     async def close(self) -> None:
         return None
@@ -102,11 +107,15 @@ class InboxIntake:
         """Accepted and stored in the inbox, not yet handed to the job queue."""
         return await asyncio.to_thread(self._is_unforwarded, job_id)
 
+    def healthy(self) -> bool:
+        """False when a loop has died: the service would then accept nothing more."""
+        return all(not task.done() for task in self._tasks)
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._db.close()
 
@@ -122,12 +131,14 @@ class InboxIntake:
             except Exception as exc:  # the disk is full or gone: these deliveries were not stored
                 log.exception("inbox commit failed for %d delivery(ies)", len(batch))
                 for delivery in batch:
-                    delivery.done.set_exception(exc)
+                    if not delivery.done.done():  # the client may have hung up meanwhile
+                        delivery.done.set_exception(exc)
                 continue
             for delivery, is_new in zip(batch, new, strict=True):
-                delivery.done.set_result(is_new)
-                if is_new:
+                if is_new:  # stored: it is forwarded even if its client has gone away
                     self._to_forward.put_nowait(delivery.job_id)
+                if not delivery.done.done():  # a disconnect cancels the waiting request
+                    delivery.done.set_result(is_new)
 
     def _commit(self, batch: list[_Delivery]) -> list[bool]:
         new: list[bool] = []

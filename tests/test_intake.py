@@ -66,3 +66,21 @@ async def test_deliveries_accepted_while_the_queue_is_down_are_forwarded_after_a
         assert not await reopened.accept("sentry:acme:7", _request("7"))  # still a duplicate
     finally:
         await reopened.close()
+
+
+async def test_a_client_that_hangs_up_neither_loses_its_delivery_nor_stops_the_intake(tmp_path: Path) -> None:
+    queue = RecordingQueue()
+    inbox = InboxIntake(tmp_path / "inbox.sqlite", queue)  # type: ignore[arg-type]
+    await inbox.start()
+    try:
+        # The web server cancels a request's task when its client disconnects mid-request.
+        abandoned = [asyncio.ensure_future(inbox.accept(f"sentry:acme:{i}", _request(str(i)))) for i in range(20)]
+        await asyncio.sleep(0)
+        for task in abandoned:
+            task.cancel()
+        assert await inbox.accept("sentry:acme:99", _request("99"))  # the intake still answers
+        await _settle(queue, 21)
+        assert inbox.healthy()
+        assert sorted(int(r["issue_id"]) for r in queue.forwarded) == [*range(20), 99]
+    finally:
+        await inbox.close()
