@@ -75,7 +75,20 @@ def _parser() -> argparse.ArgumentParser:
     from evals.cli import add_eval_parser
 
     add_eval_parser(sub)
+    _accept_config_after_the_command(parser)
     return parser
+
+
+def _accept_config_after_the_command(parser: argparse.ArgumentParser) -> None:
+    """`autofixer serve --config X` and `autofixer --config X serve` both work: every
+    subcommand also takes --config (SUPPRESS keeps an absent one from hiding the top-level)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                if "--config" not in child._option_string_actions:
+                    child.add_argument("--config", default=argparse.SUPPRESS,
+                                       help="YAML config file (default: $AUTOFIXER_CONFIG or ./autofixer.yml)")
+                _accept_config_after_the_command(child)
 
 
 def _serve(args: argparse.Namespace) -> int:

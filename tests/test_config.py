@@ -116,11 +116,13 @@ def test_environment_overrides_for_deployment(tmp_path: Path, monkeypatch: pytes
     assert settings.system_database_url == "postgresql://u@db/autofixer" and settings.server.port == 9000
 
 
-def test_cli_prints_one_line_and_exits_non_zero_on_a_bad_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("config_after_command", [False, True])
+def test_cli_prints_one_line_and_exits_non_zero_on_a_bad_file(tmp_path: Path, config_after_command: bool) -> None:
     path = tmp_path / "bad.yml"
     path.write_text("behavior:\n  min-confidence: SUPER\n  token: hunter2-secret\n")
+    argv = ["serve", "--config", str(path)] if config_after_command else ["--config", str(path), "serve"]
     result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "--config", str(path), "serve"],
+        [sys.executable, "-m", "server.cli", *argv],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
