@@ -174,7 +174,8 @@ def _commit(worktree: Path, files: list[str], message: str, author: str) -> str:
     name, _, email = author.partition("<")
     ident = ["-c", f"user.name={name.strip()}", "-c", f"user.email={email.rstrip('>').strip()}"]
     git = ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", *ident]
-    unique = list(dict.fromkeys(files))
+    # :(literal) so a file the model named like a pathspec (":(glob)**") is just a file name.
+    unique = [f":(literal){f}" for f in dict.fromkeys(files)]
     subprocess.run([*git, "add", "-A", "--", *unique], cwd=worktree, check=True, capture_output=True)
     subprocess.run([*git, "commit", "-q", "--no-verify", "-F", "-"], input=message.encode(), cwd=worktree,
                    check=True, capture_output=True)

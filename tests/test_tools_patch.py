@@ -294,6 +294,19 @@ async def test_symlink_to_denied_or_outside_file_is_refused(ctx: ToolContext, re
     assert outside.read_text() == "x = 1\n" and not (tmp_path / "planted.py").exists()
 
 
+async def test_an_edit_through_a_symlink_is_recorded_at_the_real_path(ctx: ToolContext, repo: Path) -> None:
+    (repo / "alias.py").symlink_to("app/service.py")
+    (repo / "applink").symlink_to("app")
+    _, is_error = await patch(ctx, change("alias.py", "def helper():", "def helper() -> None:"))
+    assert not is_error
+    _, is_error = await patch(ctx, change("applink/service.py", "return None", "return"))
+    assert not is_error
+    # Git commits files, not the links that led to them: both edits belong to app/service.py.
+    assert [c.file for c in ctx.applied] == ["app/service.py", "app/service.py"]
+    git(repo, "add", "-A", "--", *{c.file for c in ctx.applied})
+    assert "app/service.py" in git(repo, "diff", "--cached", "--name-only")
+
+
 async def test_binary_and_huge_files_are_refused(ctx: ToolContext, repo: Path) -> None:
     (repo / "data.txt").write_bytes(b"abc\x00def\n")
     text, is_error = await patch(ctx, change("data.txt", "abc", "xyz"))
@@ -326,6 +339,8 @@ def test_patch_policy_rules() -> None:
         "composer.lock", "uv.lock", "ENV/.ENV", ".env.local", "certs/server.pem", "tls.key",
         "id_rsa.pub", "store.p12", "store.pfx", "credentials.json", "secrets.yaml", ".npmrc",
         ".pypirc", ".netrc", ".git/config", ".gitmodules", "docs/CODEOWNERS", "lib/native.so",
+        ".gitattributes", ".envrc", ".pre-commit-config.yaml", ".devcontainer/devcontainer.json",
+        ".vscode/tasks.json", ".husky/pre-commit",
     ]  # fmt: skip
     for path in denied:
         assert policy.check(path), path

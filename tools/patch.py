@@ -355,7 +355,9 @@ def _stage_one(root: Path, change: FileChange, policy: PatchPolicy, staged: dict
     content_problem = policy.check_content(rel, staged[resolved].text)
     if content_problem:
         raise ToolError(f"refused by the patch policy: {content_problem}")
-    return AppliedEdit(rel, how)
+    # The real path, not the link's: git commits the file, and a link (or a linked directory on
+    # the way) would stage nothing or be refused as "beyond a symbolic link".
+    return AppliedEdit(real_rel, how)
 
 
 def _stage_batch(

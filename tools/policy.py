@@ -24,6 +24,7 @@ _SECRET = "a file that may hold secrets or credentials"
 _GIT = "git metadata"
 _OWNERS = "a repository governance file"
 _BINARY = "a binary file"
+_DEV = "developer tooling that runs code on reviewers' machines"
 
 DEFAULT_DENY: tuple[tuple[str, str], ...] = (
     (".github/workflows/**", _CI),
@@ -64,7 +65,14 @@ DEFAULT_DENY: tuple[tuple[str, str], ...] = (
     (".git/**", _GIT),
     (".git", _GIT),
     (".gitmodules", _GIT),
+    # Attributes can hide a change from review (linguist-generated collapses its diff).
+    (".gitattributes", _GIT),
     ("CODEOWNERS", _OWNERS),
+    (".envrc", _DEV),
+    (".pre-commit-config.yaml", _DEV),
+    (".devcontainer/**", _DEV),
+    (".vscode/**", _DEV),
+    (".husky/**", _DEV),
 )
 
 # Extensions of files that are never source text; content with a NUL byte is caught separately.
