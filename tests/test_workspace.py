@@ -181,6 +181,19 @@ async def test_unknown_or_unsafe_release_falls_back_to_branch_head(
         assert ws.target == "branch" and ws.base_sha == new and ws.release_ref is None
 
 
+async def test_a_release_off_the_default_branch_is_not_a_pr_base(
+    two_commit_repo: tuple[Path, str, str], workspaces: Workspaces
+) -> None:
+    """Event data names the release: a commit on an unmerged branch must not become the base of
+    a PR into main (its commits would ride along), so the branch head is used instead."""
+    repo, _old, new = two_commit_repo
+    git(repo, "checkout", "-q", "-b", "wip")
+    unmerged = commit(repo, {"app/main.py": "print('wip')\n"}, "unmerged work")
+    git(repo, "checkout", "-q", "main")
+    async with workspaces.checkout(str(repo), "main", "job", release=f"backend@{unmerged[:12]}") as ws:
+        assert ws.target == "branch" and ws.base_sha == new
+
+
 def test_release_candidates() -> None:
     sha = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
     assert release_candidates(f"my-app@{sha}")[0] == sha

@@ -567,19 +567,30 @@ class Workspaces:
             if sha is None:
                 raise WorkspaceError(f"commit {commit!r} is not in {redact_url(remote.url)}")
             return "commit", sha, None
-        for candidate in release_candidates(release):
-            sha = _rev_parse(remote, mirror, candidate)
-            if sha:
-                return "release", sha, candidate
         if not branch or not _REF_NAME_RE.match(branch) or ".." in branch:
             raise WorkspaceError(f"invalid default branch name {branch!r}")
-        sha = _rev_parse(remote, mirror, f"refs/heads/{branch}")
-        if sha is None:
+        head = _rev_parse(remote, mirror, f"refs/heads/{branch}")
+        if head is None:
             raise WorkspaceError(
                 f"branch {branch!r} not found in {redact_url(remote.url)}"
                 f" (branches: {', '.join(_branches(remote, mirror)[:20]) or 'none'})"
             )
-        return "branch", sha, None
+        for candidate in release_candidates(release):
+            sha = _rev_parse(remote, mirror, candidate)
+            # The release comes from event data, which anyone holding a public DSN can write: only
+            # a commit already on the default branch may be the base of a PR into it, or an
+            # unmerged branch's commits would ride along into the fix's pull request.
+            if sha and _is_ancestor(remote, mirror, sha, head):
+                return "release", sha, candidate
+        return "branch", head, None
+
+
+def _is_ancestor(remote: _Remote, git_dir: Path, sha: str, head: str) -> bool:
+    try:
+        _git(remote, ["merge-base", "--is-ancestor", sha, head], git_dir=git_dir, what="git merge-base")
+    except WorkspaceError:  # exit 1: not an ancestor (or not comparable)
+        return False
+    return True
 
 
 def _rev_parse(remote: _Remote, git_dir: Path, rev: str) -> str | None:
