@@ -28,6 +28,9 @@ log = logging.getLogger("autofixer.job")
 
 WORKFLOW_NAME = "fix_issue"
 QUEUE_NAME = "fix-jobs"
+# The DBOS application version: bump it only when the sequence of steps in fix_issue changes
+# (see runtime.dbos_config); jobs accepted by a release with the same version survive upgrades.
+WORKFLOW_VERSION = "fix-issue-v1"
 
 
 @DBOS.step(name="fetch_latest_event")

@@ -9,7 +9,6 @@ from typing import Any
 
 from dbos import DBOS, DBOSConfig, Queue
 
-import server
 from server import pipeline, services
 from server.config import Secrets, Settings
 from server.intake import DirectIntake, InboxIntake, Intake
@@ -23,9 +22,11 @@ def dbos_config(settings: Settings) -> DBOSConfig:
     return {
         "name": "autofixer",
         "system_database_url": settings.system_database_url,
-        # Pinned to our release rather than DBOS's code hash, so a job accepted before a
-        # restart is recovered by the same release even if an unrelated file changed.
-        "application_version": server.__version__,
+        # DBOS only resumes jobs of its current application version. Pinned to the workflow's
+        # shape (not DBOS's code hash, not our release), so an upgrade still runs the jobs the
+        # previous release accepted; bump pipeline.WORKFLOW_VERSION only when the order of the
+        # workflow's steps changes, since an old job could not replay against a new order.
+        "application_version": pipeline.WORKFLOW_VERSION,
         "log_level": "WARNING",
     }
 
