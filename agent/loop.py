@@ -60,7 +60,9 @@ NUDGE_TRUNCATED = (
 class Limits(BaseModel):
     max_steps: int = Field(30, ge=1)  # model turns
     max_cost_usd: float = Field(2.0, gt=0)
-    max_wall_seconds: float = Field(600.0, gt=0)
+    # None: the caller enforces wall time itself (the durable pipeline does, inside its
+    # checkpointed model step, so a recovered run replays the same decision).
+    max_wall_seconds: float | None = Field(600.0, gt=0)
     max_output_tokens: int = Field(8192, ge=1)  # per model turn
     max_malformed_calls: int = Field(3, ge=1)  # in a row: unknown tool, bad JSON, bad arguments
 
@@ -220,15 +222,18 @@ def _limit_reached(run: _Run) -> str | None:
         return "max_steps"
     if run.usage.cost_usd >= run.limits.max_cost_usd:
         return "max_cost"
-    if run.elapsed() >= run.limits.max_wall_seconds:
+    if run.limits.max_wall_seconds is not None and run.elapsed() >= run.limits.max_wall_seconds:
         return "max_time"
     return None
 
 
 async def _timed_call(run: _Run, step: int, request: ModelRequest) -> ModelTurn:
-    remaining = run.limits.max_wall_seconds - run.elapsed()
     started = time.monotonic()
-    turn = await asyncio.wait_for(run.call_model(step, request), timeout=max(remaining, 0.001))
+    if run.limits.max_wall_seconds is None:
+        turn = await run.call_model(step, request)  # raises asyncio.TimeoutError when time is up
+    else:
+        remaining = run.limits.max_wall_seconds - run.elapsed()
+        turn = await asyncio.wait_for(run.call_model(step, request), timeout=max(remaining, 0.001))
     run.record("timing", step=step, what="model_call", seconds=round(time.monotonic() - started, 3))
     return turn
 

@@ -9,7 +9,9 @@ accepted edits exactly as the first run did.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +54,9 @@ def build_provider(settings: Settings, llm_key: str | None) -> ModelProvider:
 
 
 def limits(settings: Settings) -> Limits:
-    return Limits(
-        max_steps=settings.llm.max_steps,
-        max_cost_usd=settings.llm.max_cost_usd,
-        max_wall_seconds=settings.llm.max_wall_seconds,
-    )
+    # Wall time is enforced inside the checkpointed llm_turn step (see durable_call), not by the
+    # loop's own clock, which restarts when a job is recovered.
+    return Limits(max_steps=settings.llm.max_steps, max_cost_usd=settings.llm.max_cost_usd, max_wall_seconds=None)
 
 
 # Providers are cached per process: the SDK client keeps its connection pool between turns.
@@ -70,24 +70,43 @@ def provider_for(settings: Settings, llm_key: str | None) -> ModelProvider:
     return _providers[key]
 
 
+@DBOS.step(name="start_clock")
+async def start_clock(max_wall_seconds: float) -> float:
+    """The run's deadline, fixed once: a recovered job keeps the budget it started with."""
+    return time.time() + max_wall_seconds
+
+
 @DBOS.step(name="llm_turn")
-async def llm_turn(step: int, request: dict[str, Any]) -> dict[str, Any]:
-    """One model call, checkpointed. Errors come back as values so they replay identically."""
+async def llm_turn(step: int, request: dict[str, Any], deadline: float) -> dict[str, Any]:
+    """One model call, checkpointed. Errors and the time limit come back as values, so a
+    recovered job replays them identically instead of deciding again on a different clock."""
     svc = services()
     req = ModelRequest.model_validate(request)
     provider = provider_for(svc.settings, svc.llm_key())
+    remaining = deadline - time.time()
+    if remaining <= 0:
+        return {"timeout": True}
     try:
-        turn = await provider.complete(req.system, req.messages, req.tools, max_tokens=req.max_output_tokens)
+        turn = await asyncio.wait_for(
+            provider.complete(req.system, req.messages, req.tools, max_tokens=req.max_output_tokens), remaining
+        )
+    except asyncio.TimeoutError:
+        return {"timeout": True}
     except ProviderError as exc:
         return {"error": str(exc), "status": exc.status}
     return {"turn": turn.model_dump(mode="json")}
 
 
-async def durable_call(step: int, request: ModelRequest) -> ModelTurn:
-    result = await llm_turn(step, request.model_dump(mode="json"))
-    if "error" in result:
-        raise ProviderError(result["error"], status=result.get("status"))
-    return ModelTurn.model_validate(result["turn"])
+def durable_call(deadline: float) -> Callable[[int, ModelRequest], Awaitable[ModelTurn]]:
+    async def call(step: int, request: ModelRequest) -> ModelTurn:
+        result = await llm_turn(step, request.model_dump(mode="json"), deadline)
+        if result.get("timeout"):
+            raise asyncio.TimeoutError
+        if "error" in result:
+            raise ProviderError(result["error"], status=result.get("status"))
+        return ModelTurn.model_validate(result["turn"])
+
+    return call
 
 
 @DBOS.step(name="resolve_base")
@@ -148,10 +167,11 @@ async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent,
                                            token=svc.scm_token()) as ws:
             ctx = ToolContext(worktree=ws.path, event=event, source_root=project.source_root,
                               extra={"base_sha": ws.base_sha})
+            deadline = await start_clock(settings.llm.max_wall_seconds)
             with Transcript.for_job(settings.state_dir, job_id, secrets=svc.secrets.values()) as transcript:
                 fix = await run_agent(
                     provider, tool_map(), ctx, limits=limits(settings), transcript=transcript,
-                    call_model=durable_call, secrets=svc.secrets.values(), on_progress=_log_progress,
+                    call_model=durable_call(deadline), secrets=svc.secrets.values(), on_progress=_log_progress,
                 )
             log.info("agent finished: %s, confidence %s, %d file(s) changed, $%.4f",
                      fix.exit_reason, fix.confidence.value, len({c.file for c in fix.changes}), fix.usage.cost_usd)

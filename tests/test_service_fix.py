@@ -66,10 +66,11 @@ def sentry() -> Iterator[tuple[FakeSentry, str]]:
         yield fake, url
 
 
-def _service(tmp_path: Path, sentry_url: str, llm_url: str, repo: Path, **worker: Any) -> Service:
+def _service(tmp_path: Path, sentry_url: str, llm_url: str, repo: Path, llm: dict[str, Any] | None = None,
+             **worker: Any) -> Service:
     config = {
         "projects": [{"source-project": "shop", "scm-repo": "acme/shop", "clone-url": str(repo)}],
-        "llm": {"provider": "anthropic", "base-url": llm_url, "max-steps": 10},
+        "llm": {"provider": "anthropic", "base-url": llm_url, "max-steps": 10, **(llm or {})},
         # Dry run: no pull request; the branch still goes to the local origin (a path, not a forge).
         "behavior": {"dry-run": True},
         "worker": {"concurrency": 1, "poll-interval-seconds": 0.1, "sentry-backoff-seconds": 0.05, **worker},
@@ -168,3 +169,22 @@ def test_sigkill_mid_run_replays_finished_turns_from_the_checkpoint(
     assert len(llm.received) == 5 and llm.rejections == []
     # The recovered conversation was rebuilt identically (same tool results re-executed).
     assert llm.received[3].body["messages"] == llm.received[2].body["messages"]
+
+
+def test_the_wall_time_limit_ends_the_run_low_keeping_the_analysis(
+    tmp_path: Path, sentry: tuple[FakeSentry, str], shop_repo: Path
+) -> None:
+    # Turn 2 answers after the job's 3-second budget: the checkpointed model step says so.
+    llm = FakeAnthropic([SCRIPT[0], Turn(SCRIPT[1], delay_s=10)])
+    with serve_app(llm.app) as llm_url:
+        svc = _service(tmp_path, sentry[1], llm_url, shop_repo, llm={"max-wall-seconds": 3}).start()
+        try:
+            assert svc.post_webhook(_webhook(ISSUE), "issue").status_code == 202
+            job = svc.wait_job(f"sentry:test-org:{ISSUE}", timeout=60)
+        finally:
+            svc.stop()
+    outcome = job["outcome"]
+    fix = outcome["fix"]
+    assert fix["exit_reason"] == "max_time" and fix["confidence"] == "LOW", fix
+    assert "Reading the stack trace first." in fix["analysis"]
+    assert outcome["state"] == "skipped" and outcome["publication"]["state"] == "skipped"
