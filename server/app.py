@@ -98,7 +98,7 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
 
     @app.get("/api/jobs/<path:job_id>")
     async def job_status(job_id: str) -> Response:
-        if not _may_read_jobs(secrets):
+        if not _may_read_jobs(settings, secrets):
             return _json(401, error="the jobs API needs 'Authorization: Bearer $AUTOFIXER_API_TOKEN' "
                                     "(without a token it answers loopback clients only)")
         status = await DBOS.get_workflow_status_async(job_id)
@@ -132,13 +132,15 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-def _may_read_jobs(secrets: Secrets) -> bool:
-    """Job outcomes hold event data and analyses: a token when one is set, else loopback only."""
+def _may_read_jobs(settings: Settings, secrets: Secrets) -> bool:
+    """Job outcomes hold event data and analyses. With a token set, the token decides. Without
+    one, only a service bound to loopback answers, and only loopback clients: bound wider (or
+    in Docker), a reverse proxy on the same host would make every visitor look local."""
     token = secrets.api_token.get_secret_value() if secrets.api_token else ""
     if token:  # an empty value (compose passes one when unset) means no token, not an empty one
         expected = f"Bearer {token}".encode()
         return hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected)
-    return (request.remote_addr or "") in _LOOPBACK
+    return settings.server.host in _LOOPBACK and (request.remote_addr or "") in _LOOPBACK
 
 
 async def _handle_sentry_webhook(settings: Settings, secrets: Secrets, state: dict[str, Intake]) -> tuple[str, Response]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from dbos import DBOS
 
+from domain.redact import redactor
 from server import logs
 from server.config import Settings
 from server.jobs import JobOutcome, JobRequest, JobState, job_id_for
@@ -65,7 +66,8 @@ async def fix_issue(request: dict[str, Any]) -> dict[str, Any]:
         await _run(req, outcome)
     except Exception as exc:  # a bug in a stage must end as a visible failure, not a stuck job
         log.exception("job crashed")
-        outcome.state, outcome.reason = JobState.FAILED, f"internal error: {type(exc).__name__}: {exc}"
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+        outcome.state, outcome.reason = JobState.FAILED, redactor(services().secrets.values())(reason)
     finally:
         outcome.duration_seconds = round(time.monotonic() - started, 3)
         services().metrics.job_finished(outcome.state.value, outcome.duration_seconds)

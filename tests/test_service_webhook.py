@@ -225,3 +225,12 @@ def test_the_jobs_api_needs_the_api_token_when_one_is_set(sentry: tuple[FakeSent
         assert httpx.get(url, headers={"Authorization": "Bearer test-api-token-not-real"}).status_code == 404
     finally:
         svc.stop()
+
+
+def test_bound_beyond_loopback_the_jobs_api_needs_a_token(sentry: tuple[FakeSentry, str], tmp_path: Path) -> None:
+    svc = Service(tmp_path, sentry[1], config={"server": {"host": "0.0.0.0"}}).start()
+    try:
+        assert httpx.get(f"{svc.url}/api/jobs/sentry:test-org:1").status_code == 401
+        assert httpx.get(f"{svc.url}/health").status_code == 200
+    finally:
+        svc.stop()
