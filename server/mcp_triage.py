@@ -128,6 +128,8 @@ class Triage:
         self._prefix = f"mcp-{os.getpid()}"
 
     async def __aenter__(self) -> Triage:
+        # Sessions killed without a clean exit (Claude Desktop often does) leave checkouts behind.
+        await asyncio.to_thread(self.workspaces.sweep, jobs=False)
         if self.idle_timeout > 0:
             self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
         return self

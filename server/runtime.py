@@ -35,9 +35,11 @@ def start(settings: Settings, secrets: Secrets, metrics: Metrics) -> None:
     """Launch DBOS (recovering jobs a previous process left unfinished)."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     _prefer_wal(settings.system_database_url)
-    services.configure(services.Services(
-        settings=settings, secrets=secrets, metrics=metrics, workspaces=Workspaces(settings.state_dir),
-    ))
+    workspaces = Workspaces(settings.state_dir)
+    # Before any job resumes: a killed process leaves worktrees behind, and resumed jobs check out anew.
+    if leftovers := workspaces.sweep(jobs=True):
+        log.info("removed %d worktree(s) left by an earlier process", len(leftovers))
+    services.configure(services.Services(settings=settings, secrets=secrets, metrics=metrics, workspaces=workspaces))
     DBOS(config=dbos_config(settings))
     DBOS.launch()
 

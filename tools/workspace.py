@@ -560,6 +560,34 @@ class Workspaces:
         for trash in self.worktrees_dir.glob(".trash-*"):
             shutil.rmtree(trash, ignore_errors=True)
 
+    def sweep(self, *, jobs: bool) -> list[str]:
+        """Remove what a killed process left behind, and return the names removed.
+
+        Always: interrupted deletions and spare builds, and the worktrees of MCP sessions whose
+        process is gone (named `mcp-<pid>-…`). With `jobs`, also every job worktree — only the
+        service may ask, at start-up, before it resumes any job (a resumed job checks out anew).
+        Then each mirror forgets the worktrees that no longer exist.
+        """
+        if not self.worktrees_dir.exists():
+            return []
+        removed: list[str] = []
+        for entry in self.worktrees_dir.iterdir():
+            name = entry.name
+            stale = name.startswith((".trash-", ".building-")) or _dead_mcp_session(name) or (
+                jobs and not name.startswith((".", "mcp-"))
+            )
+            if stale:
+                if entry.is_symlink() or entry.is_file():
+                    entry.unlink()
+                else:
+                    shutil.rmtree(entry, ignore_errors=True)
+                removed.append(name)
+        for mirror in self.mirrors_dir.glob("*.git") if self.mirrors_dir.exists() else []:
+            with self._admin_lock(mirror), contextlib.suppress(WorkspaceError):
+                _git(_Remote(url=str(mirror), env={}, secrets=()), ["worktree", "prune"], git_dir=mirror,
+                     what="git worktree prune")
+        return removed
+
     def _resolve_target(self, remote: _Remote, mirror: Path, branch: str, release: str | None,
                         commit: str | None) -> tuple[Target, str, str | None]:
         if commit:
@@ -583,6 +611,19 @@ class Workspaces:
             if sha and _is_ancestor(remote, mirror, sha, head):
                 return "release", sha, candidate
         return "branch", head, None
+
+
+def _dead_mcp_session(name: str) -> bool:
+    match = re.match(r"mcp-(\d+)-", name)
+    if match is None:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 def _is_ancestor(remote: _Remote, git_dir: Path, sha: str, head: str) -> bool:
