@@ -563,9 +563,10 @@ class Workspaces:
     def sweep(self, *, jobs: bool) -> list[str]:
         """Remove what a killed process left behind, and return the names removed.
 
-        Always: interrupted deletions and spare builds, and the worktrees of MCP sessions whose
-        process is gone (named `mcp-<pid>-…`). With `jobs`, also every job worktree — only the
-        service may ask, at start-up, before it resumes any job (a resumed job checks out anew).
+        Always: the worktrees of MCP sessions whose process is gone (named `mcp-<pid>-…`). With
+        `jobs`, also every job worktree and interrupted deletions and spare builds — only the
+        service may ask, at start-up, before it resumes any job (a resumed job checks out anew);
+        an MCP session sharing the state directory must not touch the service's work in flight.
         Then each mirror forgets the worktrees that no longer exist.
         """
         if not self.worktrees_dir.exists():
@@ -573,8 +574,8 @@ class Workspaces:
         removed: list[str] = []
         for entry in self.worktrees_dir.iterdir():
             name = entry.name
-            stale = name.startswith((".trash-", ".building-")) or _dead_mcp_session(name) or (
-                jobs and not name.startswith((".", "mcp-"))
+            stale = _dead_mcp_session(name) or (
+                jobs and (name.startswith((".trash-", ".building-")) or not name.startswith((".", "mcp-")))
             )
             if stale:
                 if entry.is_symlink() or entry.is_file():
