@@ -13,10 +13,10 @@ import json
 import logging
 from typing import Any
 
-from dbos import DBOS
+from dbos import DBOS, SetWorkflowID
 from quart import Quart, Response, request
 
-from server import runtime
+from server import pipeline, runtime
 from server.config import Secrets, Settings
 from server.intake import Intake
 from server.jobs import JobRequest, job_id_for
@@ -108,6 +108,26 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
             return _json(404, error=f"no job {job_id}")
         stage = await DBOS.get_event_async(job_id, "stage", timeout_seconds=0)
         return _json(200, job_id=job_id, status=status.status, stage=stage, outcome=status.output)
+
+    @app.post("/api/jobs/<path:job_id>/retry")
+    async def retry_job(job_id: str) -> Response:
+        """Run a failed job again under the same id (an outage outlasted its retries, a token was
+        fixed): redeliveries never do this, or a job that always fails would loop."""
+        if not _may_read_jobs(settings, secrets):
+            return _json(401, error="the jobs API needs 'Authorization: Bearer $AUTOFIXER_API_TOKEN'")
+        status = await DBOS.get_workflow_status_async(job_id)
+        if status is None:
+            return _json(404, error=f"no job {job_id}")
+        outcome = status.output if isinstance(status.output, dict) else {}
+        if status.status in ("ENQUEUED", "PENDING") or (status.status == "SUCCESS" and outcome.get("state") != "failed"):
+            return _json(409, error=f"job {job_id} is {outcome.get('state') or status.status.lower()}: only a failed job is retried")
+        retry = JobRequest(org=settings.source.org, issue_id=str(outcome.get("issue_id") or job_id.rsplit(":", 1)[-1]),
+                           project=outcome.get("project"), title=outcome.get("title") or "", trigger="retry")
+        await DBOS.delete_workflow_async(job_id)
+        with SetWorkflowID(job_id):
+            await state["intake"].queue.enqueue_async(pipeline.fix_issue, retry.model_dump())
+        log.info("job %s queued again (retry after: %s)", job_id, outcome.get("reason") or status.status)
+        return _json(202, status="accepted", job_id=job_id)
 
     @app.errorhandler(404)
     async def not_found(_: Exception) -> Response:

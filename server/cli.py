@@ -17,6 +17,7 @@ examples:
   autofixer serve --config autofixer.yml      run the webhook service
   autofixer event show event.json             print an event as the agent will see it
   autofixer event show 1170820242 --json      fetch an issue's latest event from Sentry
+  autofixer retry sentry:my-org:1170820242    run a failed job again
 """
 
 
@@ -64,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     from server.mcp_cli import add_mcp_parser
 
     add_mcp_parser(sub)
+
+    retry = sub.add_parser("retry", help="run a failed job again (e.g. after an outage outlasted its retries)")
+    retry.add_argument("job_id", help="the job id, e.g. sentry:my-org:1170820242")
+    retry.add_argument("--url", help="the running service (default: from the config's server.host/port)")
+    retry.set_defaults(func=_retry)
 
     event = sub.add_parser("event", help="inspect error events")
     event_sub = event.add_subparsers(metavar="ACTION")
@@ -124,6 +130,27 @@ def _demo(args: argparse.Namespace) -> int:
     from server import demo
 
     return demo.main(keep=args.keep, workdir=args.workdir)
+
+
+def _retry(args: argparse.Namespace) -> int:
+    import httpx
+
+    settings = load_settings(args.config)
+    host = "127.0.0.1" if settings.server.host in ("0.0.0.0", "::") else settings.server.host
+    url = (args.url or f"http://{host}:{settings.server.port}").rstrip("/")
+    token = Secrets().api_token
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token and token.get_secret_value() else {}
+    try:
+        response = httpx.post(f"{url}/api/jobs/{args.job_id}/retry", headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        print(f"autofixer: cannot reach the service at {url}: {exc}", file=sys.stderr)
+        return 1
+    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+    if response.status_code == 202:
+        print(f"{args.job_id}: queued again")
+        return 0
+    print(f"autofixer: {body.get('error') or f'HTTP {response.status_code}'}", file=sys.stderr)
+    return 1
 
 
 def _event_show(args: argparse.Namespace) -> int:

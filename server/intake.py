@@ -35,6 +35,8 @@ log = logging.getLogger("autofixer.intake")
 
 
 class Intake(Protocol):
+    queue: Queue
+
     async def accept(self, job_id: str, request: dict[str, Any]) -> bool: ...
 
     async def pending(self) -> int: ...

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -179,6 +181,8 @@ def test_unknown_project_is_recorded_as_skipped(service: Service, sentry: tuple[
     job_id = service.post_webhook(body, "issue").json()["job_id"]
     outcome = service.wait_job(job_id)["outcome"]
     assert outcome["state"] == "skipped" and "not-configured" in outcome["reason"]
+    refused = httpx.post(f"{service.url}/api/jobs/{job_id}/retry")
+    assert refused.status_code == 409 and "only a failed job" in refused.json()["error"]
 
 
 def test_sentry_outage_is_retried_then_recorded(service: Service, sentry: tuple[FakeSentry, str]) -> None:
@@ -193,6 +197,24 @@ def test_sentry_outage_is_retried_then_recorded(service: Service, sentry: tuple[
     body["data"]["issue"]["id"] = "5550004"
     outcome = service.wait_job(service.post_webhook(body, "issue").json()["job_id"])["outcome"]
     assert outcome["state"] == "failed" and "503" in outcome["reason"]
+
+
+def test_a_failed_job_can_be_retried_under_the_same_id(service: Service, sentry: tuple[FakeSentry, str]) -> None:
+    body = load_fixture(ISSUE_WEBHOOK)
+    body["data"]["issue"]["id"] = "5550005"
+    sentry[0].add_event(_event_for("5550005"), project_slug="front-end")
+    sentry[0].fail_next("5550005", *([503] * 5))  # an outage as long as the 5 attempts
+    job_id = service.post_webhook(body, "issue").json()["job_id"]
+    assert service.wait_job(job_id)["outcome"]["state"] == "failed"
+    assert service.post_webhook(body, "issue").json()["status"] == "duplicate"  # redelivery: no loop
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "retry", job_id, "--url", service.url],
+        capture_output=True, text=True, timeout=60, env=service.env,
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = service.wait_job(job_id)["outcome"]
+    assert _reached_the_fix_stage(outcome) and outcome["trigger"] == "retry"
+    assert httpx.post(f"{service.url}/api/jobs/sentry:test-org:404404/retry").status_code == 404
 
 
 def test_health_ready_and_metrics(service: Service) -> None:
