@@ -63,6 +63,8 @@ class CaseSpec(BaseModel):
     test: RunnerSpec
     fail_to_pass: list[str] = Field(min_length=1)
     pass_to_pass: list[str] = Field(default_factory=list)
+    # Hide the files holding FAIL_TO_PASS tests from the agent (SWE-bench style); false opts out.
+    hide_tests: bool = True
     gold: GoldSpec = Field(default_factory=GoldSpec)
     tags: list[str] = Field(default_factory=list)
     expected_confidence: Confidence = Confidence.HIGH
@@ -111,6 +113,10 @@ class Case:
     @property
     def test_files(self) -> list[str]:
         return list(dict.fromkeys(file_of_test(t) for t in self.test_ids))
+
+    @property
+    def fail_to_pass_files(self) -> list[str]:
+        return list(dict.fromkeys(file_of_test(t) for t in self.spec.fail_to_pass))
 
     @cached_property
     def event(self) -> ErrorEvent:

@@ -145,10 +145,13 @@ def markdown_report(run: RunFile) -> str:
         ["every gold function edited", pct(s.function_hit_rate)],
         ["every gold file named in a tool output", pct(s.file_seen_rate)],
     ])
+    hidden: dict[str, set[str]] = {}
+    for r in run.results:
+        hidden.setdefault(r.case_id, set()).update(r.tests_hidden)
     out += ["", "## Per case", ""]
-    out += _md_table(["case", "resolved / runs", "statuses"], [
+    out += _md_table(["case", "resolved / runs", "statuses", "test files hidden from the agent"], [
         [c.case_id, f"{c.resolved}/{c.runs}" + (f" (+{c.unscored} unscored)" if c.unscored else ""),
-         ", ".join(c.statuses)]
+         ", ".join(c.statuses), ", ".join(f"`{f}`" for f in sorted(hidden.get(c.case_id, ()))) or "—"]
         for c in s.per_case
     ])
     out += ["", "## Every run", ""]

@@ -1,8 +1,10 @@
 """Running an eval: every selected case, `repeat` times, through the real agent and tools.
 
-One case run = one isolated worktree (evals/sandbox.py) → the case's setup → `run_agent` with
-the real tool registry and the chosen provider → test files the run edited are put back (a
-fix that rewrites the tests proves nothing) → the case's tests → a scored `CaseResult`.
+One case run = one isolated worktree (evals/sandbox.py) without the test files holding the
+FAIL_TO_PASS tests (production has no regression test to read) → the case's setup → `run_agent`
+with the real tool registry and the chosen provider → the hidden test files, and any test file
+the run edited, are put back as the case ships them (a fix that rewrites the tests proves
+nothing) → the case's tests → a scored `CaseResult`.
 
 Runs go in parallel up to `jobs` at a time (an asyncio semaphore; the agent's tools and the
 tests already run in threads and subprocesses). A failure of the harness itself (a setup
@@ -123,6 +125,19 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def gold_owned(case: Case) -> set[str]:
+    """Files the gold patch changes: the fix may edit them, even when they are tests."""
+    return patch_paths(case.gold_patch.read_text(encoding="utf-8"))
+
+
+def tests_to_hide(case: Case) -> list[str]:
+    """The files holding FAIL_TO_PASS tests, unless the case opts out or the fix must edit them."""
+    if not case.spec.hide_tests:
+        return []
+    owned = gold_owned(case)
+    return [f for f in case.fail_to_pass_files if f not in owned]
+
+
 class EvalRun:
     """One `autofixer eval` invocation over a fixed list of cases."""
 
@@ -228,7 +243,8 @@ class EvalRun:
         log: list[str] = []
         sandbox: Sandbox | None = None
         try:
-            sandbox = await create_sandbox(case.repo_dir, f"{case.id}-r{repeat}")
+            sandbox = await create_sandbox(case.repo_dir, f"{case.id}-r{repeat}", tests_to_hide(case))
+            result.tests_hidden = sandbox.hidden
             for command in await run_setup(sandbox, case.spec.setup):
                 log.append(f"$ {' '.join(command.argv)}  (exit {command.returncode})\n{command.output}")
             self.progress.update(key, "agent")
@@ -277,9 +293,10 @@ class EvalRun:
     async def _score(self, case: Case, sandbox: Sandbox, fix: FixResult, result: CaseResult, log: list[str]) -> None:
         changed = await changed_files(sandbox)
         result.files_changed = changed
-        gold_owned = patch_paths(case.gold_patch.read_text(encoding="utf-8"))
-        result.tests_restored = [f for f in case.test_files if f in changed and f not in gold_owned]
-        await restore_files(sandbox, result.tests_restored)
+        owned = gold_owned(case)
+        result.tests_restored = [f for f in case.test_files if f in changed and f not in owned]
+        # The hidden files come back whatever the run did; one it created there is listed above.
+        await restore_files(sandbox, sorted({*result.tests_restored, *sandbox.hidden}))
 
         started = time.monotonic()
         suite: SuiteOutcome = await run_case_tests(case, sandbox.worktree)

@@ -1,10 +1,14 @@
 """An isolated, throw-away git worktree per case run, and the subprocesses run inside it.
 
-Each run copies the case's `repo/` into a fresh temporary directory, commits it (the agent's
-tools and diffs work against a base commit, exactly as in a job's worktree), then runs the
-case's setup commands. The directory lives under the system temp dir, never under the
-autofixer checkout: pytest looks upwards for an ini file, and finding autofixer's own
-pyproject.toml would change how the case's tests run.
+Each run copies the case's `repo/` into a fresh temporary directory and commits it as shipped
+(`full_sha`). The test files to hide from the agent (those holding FAIL_TO_PASS tests, which
+do not exist yet when production meets the bug) are then removed and that tree is committed as
+the agent's base (`base_sha`): its tools and diffs work against it, exactly as in a job's
+worktree, so the removal never shows up as a change (no agent tool reads git history). Then the
+case's setup commands run; after the agent, `restore_files` puts the files back from `full_sha`.
+The directory lives under the system temp dir, never under the autofixer checkout: pytest looks
+upwards for an ini file, and finding autofixer's own pyproject.toml would change how the case's
+tests run.
 
 Subprocesses (setup, tests) run the project's code, which after the agent's turn includes
 LLM-written code: they get an environment without autofixer's secrets or test-runner state.
@@ -113,13 +117,16 @@ async def _git(cwd: Path, *args: str) -> str:
 class Sandbox:
     root: Path  # the temporary directory (removed by `cleanup`)
     worktree: Path  # root/repo: the case's project as a git repository
-    base_sha: str
+    base_sha: str  # the agent's base: the case's repo without the hidden files
+    full_sha: str  # the case's repo as shipped (== base_sha when nothing is hidden)
+    hidden: list[str]  # repo paths removed for the agent's run, restored before scoring
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-async def create_sandbox(repo: Path, label: str) -> Sandbox:
+async def create_sandbox(repo: Path, label: str, hide: list[str] | None = None) -> Sandbox:
+    """A worktree of `repo`; the files of `hide` that it holds are absent from the agent's base."""
     root = Path(tempfile.mkdtemp(prefix=f"autofixer-eval-{label}-"))
     worktree = root / "repo"
     try:
@@ -127,11 +134,16 @@ async def create_sandbox(repo: Path, label: str) -> Sandbox:
         await _git(worktree, "init", "-q")
         await _git(worktree, "add", "-A")
         await _git(worktree, "commit", "-q", "--no-verify", "-m", f"eval case {label}")
-        sha = (await _git(worktree, "rev-parse", "HEAD")).strip()
+        full_sha = (await _git(worktree, "rev-parse", "HEAD")).strip()
+        hidden = [p for p in dict.fromkeys(hide or []) if (worktree / p).is_file()]
+        if hidden:
+            await _git(worktree, "rm", "-q", "--", *hidden)
+            await _git(worktree, "commit", "-q", "--no-verify", "-m", f"eval case {label}, tests hidden")
+        base_sha = (await _git(worktree, "rev-parse", "HEAD")).strip()
     except (OSError, SandboxError) as exc:
         shutil.rmtree(root, ignore_errors=True)
         raise SandboxError(f"could not prepare the worktree: {exc}") from None
-    return Sandbox(root, worktree, sha)
+    return Sandbox(root, worktree, base_sha, full_sha, hidden)
 
 
 async def run_setup(sandbox: Sandbox, commands: list[list[str]]) -> list[CommandResult]:
@@ -154,9 +166,9 @@ async def changed_files(sandbox: Sandbox) -> list[str]:
 
 
 async def restore_files(sandbox: Sandbox, paths: list[str]) -> None:
-    """Put `paths` back as they are in the base commit."""
+    """Put `paths` back as the case ships them (hidden files included)."""
     if paths:
-        await _git(sandbox.worktree, "checkout", sandbox.base_sha, "--", *paths)
+        await _git(sandbox.worktree, "checkout", sandbox.full_sha, "--", *paths)
 
 
 async def file_at_base(sandbox: Sandbox, path: str) -> str | None:

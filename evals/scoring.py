@@ -49,6 +49,7 @@ class CaseResult(BaseModel):
     patch_applied: bool = False  # the run left at least one accepted edit
     files_changed: list[str] = Field(default_factory=list)
     tests_restored: list[str] = Field(default_factory=list)  # test files the run edited, put back before scoring
+    tests_hidden: list[str] = Field(default_factory=list)  # test files absent during the agent's run
     localisation: Localisation | None = None
     confidence: Confidence | None = None
     expected_confidence: Confidence | None = None

@@ -109,6 +109,8 @@ def _scoring(r: CaseResult) -> list[str]:
             out.append(f"  {label}  {outcome:8}  {test_id}")
     if r.test_commands:
         out.append("  test command exit code(s): " + ", ".join(str(c.returncode) for c in r.test_commands))
+    if r.tests_hidden:
+        out.append(f"  test files hidden from the agent, put back for scoring: {', '.join(r.tests_hidden)}")
     if r.tests_restored:
         out.append(f"  test files edited by the run, put back before scoring: {', '.join(r.tests_restored)}")
     if r.localisation is not None:

@@ -6,7 +6,8 @@ null baseline (no change) resolves none, both over the two harness fixtures in
 tests/eval_fixtures/ and over every real case in evals/cases/. If a case breaks either, the
 case is broken (its tests cannot fail, or its gold patch does not fix them).
 
-Also covered: replay (matching recording scores, stale recording is reported and not scored),
+Also covered: the files holding FAIL_TO_PASS tests are hidden from the agent and restored for
+scoring, replay (matching recording scores, stale recording is reported and not scored),
 record-replay from a live run (the real anthropic SDK against a local fake Messages API),
 compare (per-case flips), show (turn by turn), the JSON/Markdown reports, and the scoring rules:
 a skipped test fails, and so does a test command that reports passes but exits non-zero.
@@ -27,6 +28,7 @@ import pytest
 import prompts
 from agent.provider import ModelTurn, ToolCall
 from agent.replay_provider import Recording
+from agent.transcript import read_transcript
 from domain import Confidence
 from evals.case import DEFAULT_CASES_DIR, discover_cases, load_case
 from evals.compare import compare_text, flips
@@ -35,7 +37,7 @@ from evals.localisation import changed_functions, javascript_spans, python_spans
 from evals.replays import find_recording, record_replay, recording_path
 from evals.runfile import RunFile, load_run
 from evals.runner import EvalConfig, EvalUnavailable, default_llm, run_eval
-from evals.sandbox import SandboxError, run_command
+from evals.sandbox import SandboxError, changed_files, create_sandbox, restore_files, run_command
 from evals.scoring import is_resolved, verdict, wilson
 from evals.testrunners import parse_pytest_summary, parse_tap, run_node, run_pytest
 from server.cli import main as autofixer
@@ -265,32 +267,126 @@ def test_replay_with_a_matching_recording_scores_and_a_stale_one_is_not(
     assert "stale recording" in (tmp_path / "stale" / "report.md").read_text()
 
 
-def test_a_run_that_edits_the_tests_gets_them_put_back(tmp_path: Path) -> None:
-    """A replayed model 'fixes' the failure by rewriting the test: the test file is restored
-    before scoring, the case fails, and HIGH confidence is overconfident."""
+SUBMIT_HIGH = ToolCall(id="submit", name="submit_fix", arguments={
+    "analysis": "a", "root_cause": "r", "confidence": "HIGH", "pr_title": "t", "pr_body": "b"})
+GOLD_FIX = ToolCall(id="fix", name="propose_patch", arguments={"changes": [{
+    "file": "cart/totals.py",
+    "original": '    percent = discounts.get("percent", 0)',
+    "modified": '    percent = (discounts or {}).get("percent", 0)',
+}]})
+
+
+def _replay_py_cart(tmp_path: Path, turns: list[list[ToolCall]], cases_dir: Path = FIXTURES) -> RunFile:
+    """Run py-cart-discount with a hand-written recording of `turns`."""
     recordings = tmp_path / "recordings"
     version = prompts.prompt_version()
-    cheat = ToolCall(id="c1", name="propose_patch", arguments={"changes": [{
-        "file": "tests/test_totals.py",
-        "original": '    assert cart_total([{"sku": "apple", "qty": 2}]) == 6.0\n',
-        "modified": "    assert True\n",
-    }]})
-    submit = ToolCall(id="c2", name="submit_fix", arguments={
-        "analysis": "a", "root_cause": "r", "confidence": "HIGH", "pr_title": "t", "pr_body": "b"})
     recording = Recording(label="hand-written test recording", prompt_version=version,
-                          turns=[ModelTurn(tool_calls=[cheat]), ModelTurn(tool_calls=[submit])])
+                          turns=[ModelTurn(tool_calls=calls) for calls in turns])
     path = recording_path(recordings, "py-cart-discount", version)
     path.parent.mkdir(parents=True)
     path.write_text(recording.model_dump_json())
-    config = _quiet_config(llm="replay", cases_dir=FIXTURES, cases_glob="py-*", recordings_dir=recordings,
+    config = _quiet_config(llm="replay", cases_dir=cases_dir, cases_glob="py-*", recordings_dir=recordings,
                            out=tmp_path / "run")
-    _, run = asyncio.run(run_eval(config, discover_cases(FIXTURES, "py-*")))
-    result = run.results[0]
+    return asyncio.run(run_eval(config, discover_cases(cases_dir, "py-*")))[1]
+
+
+def _show_hidden_tests(case_dir: Path) -> None:
+    spec = case_dir / "case.yml"
+    spec.write_text(spec.read_text() + "hide_tests: false\n")
+
+
+@pytest.mark.parametrize("hide_tests", [True, False])
+def test_a_run_that_edits_the_tests_gets_them_put_back(tmp_path: Path, hide_tests: bool) -> None:
+    """A replayed model 'fixes' the failure by rewriting the test (creating it where the harness
+    hid it, editing it where the case opts out of hiding): the case's test file is restored
+    before scoring, the case fails, and HIGH confidence is overconfident."""
+    if hide_tests:
+        change = {"file": "tests/test_totals.py", "original": "",
+                  "modified": "def test_total_without_discount():\n    pass\n"}
+        cases_dir = FIXTURES
+    else:
+        change = {"file": "tests/test_totals.py",
+                  "original": '    assert cart_total([{"sku": "apple", "qty": 2}]) == 6.0\n',
+                  "modified": "    assert True\n"}
+        cases_dir = tmp_path / "cases"
+        _copy_case("py-cart-discount", cases_dir, _show_hidden_tests)
+    cheat = ToolCall(id="c1", name="propose_patch", arguments={"changes": [change]})
+    result = _replay_py_cart(tmp_path, [[cheat], [SUBMIT_HIGH]], cases_dir).results[0]
+    assert result.tests_hidden == (["tests/test_totals.py"] if hide_tests else [])
     assert result.tests_restored == ["tests/test_totals.py"]
     assert result.patch_applied and result.resolved is False
     assert result.fail_to_pass == {"tests/test_totals.py::test_total_without_discount": "failed"}
+    assert result.pass_to_pass == {"tests/test_totals.py::test_total_with_discount": "passed",
+                                   "tests/test_totals.py::test_line_total": "passed"}
     assert result.calibration == "overconfident"
     assert result.localisation is not None and result.localisation.file_hit is False
+
+
+def test_fail_to_pass_test_files_are_hidden_from_the_agent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The agent cannot read or list the file holding the FAIL_TO_PASS test; it is back, as the
+    case ships it, for scoring; and neither the diff nor the changed files show it removed."""
+    look = [ToolCall(id="r1", name="read_file", arguments={"path": "tests/test_totals.py"}),
+            ToolCall(id="l1", name="list_files", arguments={"glob": "*.py"}),
+            ToolCall(id="s1", name="search_repo", arguments={"query": "test_total_without_discount"})]
+    run = _replay_py_cart(tmp_path, [look, [GOLD_FIX], [SUBMIT_HIGH]])
+    result = run.results[0]
+    tool_results = {r["name"]: r for r in read_transcript(tmp_path / "run" / str(result.transcript))
+                    if r.get("kind") == "tool_result"}
+    assert tool_results["read_file"]["is_error"]
+    assert "no such file" in tool_results["read_file"]["content"]
+    assert "cart/totals.py" in tool_results["list_files"]["content"]
+    assert "test_totals" not in tool_results["list_files"]["content"]
+    assert not tool_results["list_files"]["is_error"] and not tool_results["search_repo"]["is_error"]
+    assert "test_totals" not in tool_results["search_repo"]["content"]
+    assert "test_totals" not in tool_results["propose_patch"]["content"]  # its diff versus the base
+
+    assert result.tests_hidden == ["tests/test_totals.py"] and result.tests_restored == []
+    assert result.resolved and result.fail_to_pass == {"tests/test_totals.py::test_total_without_discount": "passed"}
+    assert len(result.pass_to_pass) == 2 and all(o == "passed" for o in result.pass_to_pass.values())
+    assert result.files_changed == ["cart/totals.py"]
+    assert "cart/totals.py" in result.diff and "test_totals" not in result.diff
+
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "| py-cart-discount | 1/1 | scored | `tests/test_totals.py` |" in report
+    assert autofixer(["eval", "show", str(tmp_path / "run"), "py-cart-discount"]) == 0
+    assert "test files hidden from the agent, put back for scoring: tests/test_totals.py" in capsys.readouterr().out
+
+
+def test_restored_test_files_are_exactly_the_cases(tmp_path: Path) -> None:
+    sandbox = asyncio.run(create_sandbox(FIXTURES / "py-cart-discount" / "repo", "t", ["tests/test_totals.py"]))
+    try:
+        hidden = sandbox.worktree / "tests" / "test_totals.py"
+        assert sandbox.hidden == ["tests/test_totals.py"] and sandbox.base_sha != sandbox.full_sha
+        assert not hidden.exists()
+        assert asyncio.run(changed_files(sandbox)) == []
+        asyncio.run(restore_files(sandbox, sandbox.hidden))
+        assert hidden.read_bytes() == (FIXTURES / "py-cart-discount" / "repo" / "tests" / "test_totals.py").read_bytes()
+    finally:
+        sandbox.cleanup()
+
+
+def _gold_edits_the_test_too(case_dir: Path) -> None:
+    with (case_dir / "gold.patch").open("a") as patch:
+        patch.write(textwrap.dedent("""\
+            diff --git a/tests/test_totals.py b/tests/test_totals.py
+            --- a/tests/test_totals.py
+            +++ b/tests/test_totals.py
+            @@ -1,3 +1,4 @@
+            +# a note the fix adds to the test file
+             import pytest
+
+             from cart.totals import cart_total, line_total
+        """))
+
+
+def test_a_test_file_the_gold_patch_edits_is_not_hidden(tmp_path: Path) -> None:
+    _copy_case("py-cart-discount", tmp_path / "cases", _gold_edits_the_test_too)
+    config = _quiet_config(llm="oracle", cases_dir=tmp_path / "cases", out=tmp_path / "run")
+    _, run = asyncio.run(run_eval(config, discover_cases(tmp_path / "cases")))
+    result = run.results[0]
+    assert result.status == "scored", result.detail
+    assert result.tests_hidden == [] and result.tests_restored == []
+    assert result.files_changed == ["cart/totals.py", "tests/test_totals.py"] and result.resolved
 
 
 # --- a live provider: the real anthropic SDK against a local fake of the Messages API -------------
