@@ -25,6 +25,7 @@ from scm.base import PullRequest, PullRequestSpec, ScmError
 from scm.github import USER_AGENT, GitHubProvider, enterprise_api_url
 from tests.fakes.github_api import FakeGitHub, recorded_already_exists, recorded_pull_request
 from tests.fakes.serve import free_port, serve_app
+from tests.test_workspace import commit, git
 from tools.workspace import Workspaces
 
 TOKEN = "ghp_" + "T0kenValueForTests1234567890abcdef"  # built: no token-shaped literal in the repo
@@ -37,22 +38,6 @@ START = 1_700_000_000.0
 # ---- helpers ---------------------------------------------------------------------------------------
 
 
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false", *args],
-        cwd=cwd, check=True, capture_output=True, text=True,
-    )
-    return proc.stdout.strip()
-
-
-def commit(repo: Path, files: dict[str, str], message: str = "change") -> str:
-    for rel, content in files.items():
-        target = repo / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--no-verify", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
 
 
 def branch_sha(bare: Path, branch: str) -> str | None:

@@ -47,7 +47,7 @@ from tests.fakes.anthropic_api import API_KEY, FakeAnthropic
 from tests.fakes.sentry_api import FakeSentry, load_fixture
 from tests.fakes.serve import free_port, serve_app
 from tests.service import SENTRY_TOKEN, Service
-from tests.test_agent_loop import BUGGY_LINE, CART, FIXED_LINE, TEST_CART, _git
+from tests.test_agent_loop import BUGGY_LINE, FIXED_LINE, _git, make_shop_repo
 from tests.test_service_fix import SCRIPT, api_event
 from tools.registry import tool_schema
 
@@ -64,23 +64,10 @@ EXPECTED_TOOLS = ["list_issues", "get_issue", "get_stacktrace", "read_file", "se
 # ---- fixtures ------------------------------------------------------------------------------
 
 
-def _shop_files(root: Path) -> None:
-    (root / "shop").mkdir(parents=True)
-    (root / "tests").mkdir()
-    (root / "shop" / "__init__.py").write_text("")
-    (root / "shop" / "cart.py").write_text(CART)
-    (root / "tests" / "test_cart.py").write_text(TEST_CART)
-
-
 @pytest.fixture
 def origin(tmp_path: Path) -> Path:
     """The shop's repository (non-bare: a dry-run publish may push its branch here)."""
-    root = tmp_path / "shop-origin"
-    _shop_files(root)
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "initial")
-    return root
+    return make_shop_repo(tmp_path / "shop-origin")
 
 
 @pytest.fixture
