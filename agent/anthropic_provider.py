@@ -19,8 +19,10 @@ from typing import Any
 import anthropic
 from anthropic import AsyncAnthropic
 
-from agent.pricing import DEFAULT_MODEL, priced
-from agent.provider import ModelTurn, ProviderError, ToolCall
+from agent.pricing import DEFAULT_MODEL, AnthropicPricing
+from agent.provider import ModelTurn, ProviderError, ProviderUnavailable, ToolCall, normalize_stop_reason
+from agent.settings import LlmConfig
+from common.config import ConnectorContext
 from domain import Usage
 
 EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
@@ -31,6 +33,14 @@ DEFAULT_MAX_RETRIES = 3
 
 class AnthropicProvider:
     name = "anthropic"
+    pricing = AnthropicPricing()
+
+    @classmethod
+    def from_config(cls, llm: LlmConfig, context: ConnectorContext) -> AnthropicProvider:
+        key = context.env(llm.key_env) or context.env("ANTHROPIC_API_KEY")
+        if not key:
+            raise ProviderUnavailable(f"no LLM key: set {llm.key_env} (or ANTHROPIC_API_KEY)")
+        return cls(api_key=key, model=llm.model, base_url=llm.base_url)
 
     def __init__(
         self,
@@ -83,11 +93,12 @@ class AnthropicProvider:
                 texts.append(block.text)
             elif block.type == "tool_use":
                 calls.append(ToolCall(id=block.id, name=block.name, arguments=_arguments(block.input)))
-        usage, known = priced(message.model or self.model, _usage(message.usage))
+        usage, known = self.pricing.price(message.model or self.model, _usage(message.usage))
         return ModelTurn(
             text="\n\n".join(t for t in texts if t),
             tool_calls=calls,
-            stop_reason=message.stop_reason,
+            stop_reason=normalize_stop_reason(message.stop_reason),
+            vendor_stop_reason=message.stop_reason,
             usage=usage,
             cost_estimated=not known,
             model=message.model or self.model,

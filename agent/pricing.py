@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from domain import Usage
 
@@ -111,3 +112,32 @@ def priced(model: str, usage: Usage) -> tuple[Usage, bool]:
         cache_write_tokens=usage.cache_write_tokens,
     )
     return usage.model_copy(update={"cost_usd": cost}), known
+
+
+class Pricing(Protocol):
+    """What a provider's turns cost. Each provider owns one (its vendor's price list, or none)."""
+
+    def price(self, model: str, usage: Usage) -> tuple[Usage, bool]:
+        """`usage` with `cost_usd` filled in, and whether the model's price is known."""
+        ...
+
+
+class AnthropicPricing:
+    """Anthropic's list prices (the table above), also for Claude on Bedrock and Vertex."""
+
+    def price(self, model: str, usage: Usage) -> tuple[Usage, bool]:
+        return priced(model, usage)
+
+
+class FreePricing:
+    """A model that runs on your own hardware: every token costs 0, and that price is known."""
+
+    def price(self, model: str, usage: Usage) -> tuple[Usage, bool]:
+        return usage.model_copy(update={"cost_usd": 0.0}), True
+
+
+class RecordedPricing:
+    """Replayed turns keep the cost they were recorded with: nothing is paid again."""
+
+    def price(self, model: str, usage: Usage) -> tuple[Usage, bool]:
+        return usage, True

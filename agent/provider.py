@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from agent.pricing import Pricing
 from domain import Usage
 
 
@@ -32,17 +33,46 @@ class ToolCall(BaseModel):
     arguments: dict[str, Any] | str = Field(default_factory=dict)
 
 
+# Why a turn ended, in the loop's words. Providers map their vendor's values onto these, so the
+# loop never tests a vendor string (Anthropic's end_turn, OpenAI's "length", Ollama's "done_reason").
+StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal"]
+
+# Values other vendors use for the same four reasons. Anything unknown ends the turn normally.
+_STOP_REASON_SYNONYMS: dict[str, StopReason] = {
+    "end_turn": "end_turn", "stop": "end_turn", "stop_sequence": "end_turn", "pause_turn": "end_turn",
+    "tool_use": "tool_use", "tool_calls": "tool_use", "function_call": "tool_use",
+    "max_tokens": "max_tokens", "length": "max_tokens", "model_context_window_exceeded": "max_tokens",
+    "refusal": "refusal", "content_filter": "refusal",
+}
+
+
+def normalize_stop_reason(value: str | None) -> StopReason | None:
+    if value is None:
+        return None
+    return _STOP_REASON_SYNONYMS.get(value, "end_turn")
+
+
 class ModelTurn(BaseModel):
     """One assistant turn, normalised."""
 
     text: str = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)
-    # end_turn | tool_use | max_tokens | refusal | … as the provider said, for the transcript.
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
+    vendor_stop_reason: str | None = None  # what the API said, kept for the transcript
     usage: Usage = Field(default_factory=Usage)  # tokens of this turn, cost filled by pricing
     cost_estimated: bool = False  # the model's price was unknown: the fallback price was used
     model: str = ""  # the model that answered, as the API reported it
     raw: Any = None  # provider-native assistant content, sent back verbatim by the same provider
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_stop_reason(cls, data: Any) -> Any:
+        # Recordings and checkpoints written before normalisation hold the vendor's value.
+        if isinstance(data, dict) and isinstance(data.get("stop_reason"), str):
+            vendor = data["stop_reason"]
+            data = {**data, "stop_reason": normalize_stop_reason(vendor)}
+            data.setdefault("vendor_stop_reason", vendor)
+        return data
 
 
 class UserMessage(TypedDict):
@@ -91,6 +121,10 @@ class ModelRequest(BaseModel):
     max_output_tokens: int | None = None
 
 
+class ProviderUnavailable(Exception):
+    """The provider cannot start (no key, no recording); the message says what to set."""
+
+
 class ProviderError(Exception):
     """The model API failed after the client's own retries (or refused the request)."""
 
@@ -102,8 +136,12 @@ class ProviderError(Exception):
 
 @runtime_checkable
 class ModelProvider(Protocol):
+    """One LLM API. `complete()` returns a turn whose `usage.cost_usd` comes from the provider's
+    own `pricing` (a local model costs 0 and is known) and whose stop reason is normalised."""
+
     name: str  # "anthropic" | "openai" | "replay" …
     model: str
+    pricing: Pricing
 
     async def complete(
         self,

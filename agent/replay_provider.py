@@ -13,7 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.provider import ModelTurn, ProviderError
+from agent.pricing import RecordedPricing
+from agent.provider import ModelTurn, ProviderError, ProviderUnavailable
+from agent.settings import LlmConfig
+from common.config import ConnectorContext
 
 
 class Recording(BaseModel):
@@ -29,6 +32,13 @@ class Recording(BaseModel):
 
 class ReplayProvider:
     name = "replay"
+    pricing = RecordedPricing()
+
+    @classmethod
+    def from_config(cls, llm: LlmConfig, context: ConnectorContext) -> ReplayProvider:
+        if not llm.replay_file:
+            raise ProviderUnavailable("llm.provider is replay but llm.replay-file is not set")
+        return cls(Recording.load(llm.replay_file))
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording

@@ -26,7 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from server.webhook import sign  # noqa: E402
+from sources.sentry.webhook import sign  # noqa: E402
 
 SECRET = "bench-secret-not-real"
 TARGET_P99_MS_AT_16 = 50.0

@@ -1,7 +1,10 @@
 """Domain models shared by every layer: what an error looks like and what a fix looks like."""
 
 from domain.event import Breadcrumb, ErrorEvent, ExceptionInfo, RequestContext, StackFrame
+from domain.issue import Issue
+from domain.job import JobOutcome, JobState, NotifyEvent, PublishOutcome
 from domain.fix import Confidence, FileChange, FixResult, Usage
+from domain.pull_request import PullRequest, PullRequestSpec
 
 __all__ = [
     "Breadcrumb",
@@ -10,6 +13,13 @@ __all__ = [
     "ExceptionInfo",
     "FileChange",
     "FixResult",
+    "Issue",
+    "JobOutcome",
+    "JobState",
+    "NotifyEvent",
+    "PublishOutcome",
+    "PullRequest",
+    "PullRequestSpec",
     "RequestContext",
     "StackFrame",
     "Usage",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.pricing import FreePricing
 from agent.provider import ModelTurn, ProviderError, ToolCall
 from domain import FileChange, Usage
 
@@ -50,6 +51,7 @@ class OracleProvider:
     """Plays the gold patch through propose_patch, then submits it with HIGH confidence."""
 
     name = "oracle"
+    pricing = FreePricing()  # no model runs: nothing is paid
 
     def __init__(self, case_id: str, edits: list[FileChange]) -> None:
         self.case_id = case_id
@@ -83,6 +85,7 @@ class NullProvider:
     """Submits no change with LOW confidence: the floor every case must score 0 % on."""
 
     name = "null"
+    pricing = FreePricing()
     model = "null"
 
     async def complete(

@@ -84,24 +84,25 @@ def default_llm(cases: list[Case], recordings_dir: Path) -> str:
     return "replay" if has_recordings(recordings_dir, [c.id for c in cases]) else "oracle"
 
 
-def llm_key() -> str | None:
-    return os.environ.get("AUTOFIXER_LLM_KEY") or os.environ.get("ANTHROPIC_API_KEY") or None
-
-
 def live_provider(llm: str, model: str | None, base_url: str | None) -> tuple[ModelProvider, list[str]]:
-    """The live provider and the secrets to redact from everything it touches."""
-    if llm in ("openai", "ollama"):
-        raise EvalUnavailable(
-            f"--llm {llm} is not available yet: autofixer has no OpenAI-compatible provider in agent/ "
-            "(use anthropic, replay, oracle or null)"
-        )
-    key = llm_key()
-    if not key:
-        raise EvalUnavailable("--llm anthropic needs an API key: set AUTOFIXER_LLM_KEY (or ANTHROPIC_API_KEY)")
-    from agent.anthropic_provider import AnthropicProvider
-    from agent.pricing import DEFAULT_MODEL
+    """The live provider, built by the service's own registry, and the secrets to redact from
+    everything it touches."""
+    from agent.provider import ProviderUnavailable
+    from agent.settings import LlmConfig
+    from common.config import ConnectorContext
+    from server import connectors
+    from server.config import Secrets
 
-    return AnthropicProvider(api_key=key, model=model or DEFAULT_MODEL, base_url=base_url), [key]
+    if llm not in connectors.names("provider"):
+        raise EvalUnavailable(f"--llm {llm} is not available yet: autofixer has no such provider (use "
+                              f"{', '.join(connectors.names('provider'))}, oracle or null)")
+    config = LlmConfig(provider=llm, base_url=base_url, **({"model": model} if model else {}))
+    secrets = Secrets()
+    try:
+        provider = connectors.build_provider(config, ConnectorContext(env=secrets.get))
+    except ProviderUnavailable as exc:
+        raise EvalUnavailable(f"--llm {llm}: {exc}") from None
+    return provider, secrets.values()
 
 
 def new_run_dir(llm: str, out: Path | None) -> Path:

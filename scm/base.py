@@ -1,35 +1,22 @@
-"""The contract every SCM provider (GitHub, later GitLab and Bitbucket) fulfils.
+"""The contract every forge (GitHub, GitLab, Bitbucket) fulfils.
 
-A provider does two things for a fix: push the job's branch (plain `git push` over HTTPS with
-the token passed per command, never stored) and open the pull request through the forge's
-REST API, idempotently: an open PR for the same head branch is found and returned, not
-duplicated.
+A forge owns its credentials: which environment variable holds its token, the user name git
+needs to send that token over HTTPS, the clone URL of a repository, and the `httpx.Auth` its
+REST calls carry. For a fix it does two things: push the job's branch (plain `git push`, the
+token passed per command, never stored) and open the pull/merge request through its REST API,
+idempotently: an open request for the same head branch is found and returned, not duplicated.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field
+import httpx
 
+from domain.pull_request import PullRequest, PullRequestSpec
 
-class PullRequestSpec(BaseModel):
-    repo: str  # owner/name
-    head: str  # the fix branch, e.g. fix/auto-fixer-sentry-123
-    base: str  # the branch to merge into, e.g. main
-    title: str
-    body: str
-    labels: list[str] = Field(default_factory=list)
-    draft: bool = False
-
-
-class PullRequest(BaseModel):
-    number: int
-    url: str  # the web page a person opens (html_url)
-    head: str
-    base: str
-    created: bool  # False: an open PR for this head already existed and was returned
+__all__ = ["PullRequest", "PullRequestSpec", "ScmError", "ScmProvider"]
 
 
 class ScmError(Exception):
@@ -40,8 +27,25 @@ class ScmError(Exception):
         self.status = status
 
 
+@runtime_checkable
 class ScmProvider(Protocol):
-    name: str
+    name: str  # the configured name, which projects[].scm refers to
+    kind: str  # the connector type, e.g. "github"
+    label: str  # how people call the forge in text, e.g. "GitHub"
+    token_user: str  # the HTTPS user name that goes with the token (x-access-token, oauth2, …)
+
+    def clone_url(self, repo: str) -> str:
+        """The HTTPS URL git clones `repo` from (credential-free)."""
+        ...
+
+    def git_token(self) -> str | None:
+        """The token git fetches and pushes with, or None (public repositories, local paths)."""
+        ...
+
+    @property
+    def auth(self) -> httpx.Auth | None:
+        """What the forge's REST calls authenticate with."""
+        ...
 
     async def push_branch(self, worktree: Path, branch: str, clone_url: str) -> None:
         """Push HEAD of `worktree` to `branch` on the remote (force, as the branch is ours)."""

@@ -28,17 +28,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
 
+from common.config import ConnectorConfig, ConnectorContext, HttpUrlMixin
 from scm import git_push
 from scm.base import PullRequest, PullRequestSpec, ScmError
 from tools.workspace import TOKEN_USER
@@ -87,6 +88,24 @@ class _Retry:
     secondary: bool = False  # a secondary rate limit without any hint: a minute, then doubling
 
 
+
+class GitHubConfig(ConnectorConfig, HttpUrlMixin):
+    type: Literal["github"] = "github"
+    base_url: str | None = None  # the REST API; GitHub Enterprise: https://HOST/api/v3
+    token_env: str = "AUTOFIXER_GITHUB_TOKEN"  # fine-grained token: Contents, Pull requests, Issues: write
+
+
+class BearerAuth(httpx.Auth):
+    """`Authorization: Bearer <token>` on every request, added at send time (never logged)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
 class GitHubProvider:
     """Push branches and open pull requests on GitHub or GitHub Enterprise Server."""
 
@@ -132,6 +151,31 @@ class GitHubProvider:
 
     def __repr__(self) -> str:  # explicit, so no attribute added later can drag the token along
         return f"GitHubProvider(base_url={self.base_url!r}, api_version={self.api_version!r})"
+
+    # ── credentials (the ScmProvider contract) ───────────────────────────────────────────
+
+    kind = "github"
+    label = "GitHub"
+    Config = GitHubConfig
+
+    @classmethod
+    def from_config(cls, config: GitHubConfig, context: ConnectorContext) -> GitHubProvider:
+        provider = cls(context.env(config.token_env) or "", base_url=config.base_url or DEFAULT_API_URL,
+                       max_attempts=context.max_attempts, initial_backoff=context.backoff_seconds)
+        provider.name = config.key
+        return provider
+
+    def clone_url(self, repo: str) -> str:
+        # GitHub Enterprise: https://HOST/api/v3 → https://HOST; github.com: api.github.com → github.com
+        host = "https://github.com" if self.base_url == DEFAULT_API_URL else self.base_url.split("/api/", 1)[0]
+        return f"{host}/{repo}.git"
+
+    def git_token(self) -> str | None:
+        return self._token or None
+
+    @property
+    def auth(self) -> httpx.Auth | None:
+        return BearerAuth(self._token) if self._token else None
 
     # ── ScmProvider ──────────────────────────────────────────────────────────────────────
 

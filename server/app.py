@@ -1,7 +1,8 @@
-"""The HTTP surface: Sentry webhook intake, health, metrics and a read-only jobs API.
+"""The HTTP surface: webhook intake per source, health, metrics and a read-only jobs API.
 
-The webhook path does no network, git or LLM work: it verifies, classifies, durably enqueues
-and answers (Sentry gives up after one second). Every input problem is a 4xx; 503 means we
+`POST /api/webhook/<source name>` (e.g. /api/webhook/sentry) does no network, git or LLM work:
+the source verifies and classifies the delivery, we durably enqueue and answer (Sentry gives
+up after one second). Every input problem is a 4xx; 503 means we
 could not store the job and Sentry should retry; a 500 never leaves this module.
 """
 
@@ -16,12 +17,12 @@ from typing import Any
 from dbos import DBOS, SetWorkflowID
 from quart import Quart, Response, request
 
-from server import pipeline, runtime
+from server import connectors, pipeline, runtime
 from server.config import Secrets, Settings
 from server.intake import Intake
-from server.jobs import JobRequest, job_id_for
+from server.jobs import JobRequest
 from server.metrics import Metrics
-from server.webhook import MalformedDelivery, fix_request, signature_valid
+from sources.base import Delivery, DeliveryRejected, ErrorSource
 
 log = logging.getLogger("autofixer.http")
 
@@ -52,13 +53,15 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_body_bytes
     app.config["BODY_TIMEOUT"] = 10
     state: dict[str, Intake] = {}
+    sources = connectors.build_sources(settings, secrets)
 
     @app.before_serving
     async def _start() -> None:
         if manage_runtime:
             await asyncio.to_thread(runtime.start, settings, secrets, metrics)
         state["intake"] = await runtime.open_intake(settings)
-        log.info("listening for Sentry webhooks on /api/webhook/sentry")
+        for name in sources:
+            log.info("listening for %s webhooks on /api/webhook/%s", sources[name].label, name)
 
     @app.after_serving
     async def _stop() -> None:
@@ -67,9 +70,12 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         if manage_runtime:
             await asyncio.to_thread(runtime.stop)
 
-    @app.post("/api/webhook/sentry")
-    async def sentry_webhook() -> Response:
-        outcome, response = await _handle_sentry_webhook(settings, secrets, state)
+    @app.post("/api/webhook/<name>")
+    async def webhook(name: str) -> Response:
+        source = sources.get(name)
+        if source is None:
+            return _json(404, error=f"no source named {name!r} (configured: {', '.join(sources)})")
+        outcome, response = await _handle_webhook(settings, source, state)
         metrics.webhook(outcome)
         return response
 
@@ -121,7 +127,10 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         outcome = status.output if isinstance(status.output, dict) else {}
         if status.status in ("ENQUEUED", "PENDING") or (status.status == "SUCCESS" and outcome.get("state") != "failed"):
             return _json(409, error=f"job {job_id} is {outcome.get('state') or status.status.lower()}: only a failed job is retried")
-        retry = JobRequest(org=settings.source.org, issue_id=str(outcome.get("issue_id") or job_id.rsplit(":", 1)[-1]),
+        inputs = status.input if isinstance(status.input, dict) else {}
+        previous = (inputs.get("args") or [{}])[0] if isinstance(inputs.get("args"), (list, tuple)) else {}
+        retry = JobRequest(source=str(outcome.get("source") or previous.get("source") or "sentry"),
+                           issue_id=str(outcome.get("issue_id") or job_id.rsplit(":", 1)[-1]),
                            project=outcome.get("project"), title=outcome.get("title") or "", trigger="retry")
         await DBOS.delete_workflow_async(job_id)
         with SetWorkflowID(job_id):
@@ -156,36 +165,28 @@ def _may_read_jobs(settings: Settings, secrets: Secrets) -> bool:
     """Job outcomes hold event data and analyses. With a token set, the token decides. Without
     one, only a service bound to loopback answers, and only loopback clients: bound wider (or
     in Docker), a reverse proxy on the same host would make every visitor look local."""
-    token = secrets.api_token.get_secret_value() if secrets.api_token else ""
+    token = secrets.api_token or ""
     if token:  # an empty value (compose passes one when unset) means no token, not an empty one
         expected = f"Bearer {token}".encode()
         return hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected)
     return settings.server.host in _LOOPBACK and (request.remote_addr or "") in _LOOPBACK
 
 
-async def _handle_sentry_webhook(settings: Settings, secrets: Secrets, state: dict[str, Intake]) -> tuple[str, Response]:
+async def _handle_webhook(settings: Settings, source: ErrorSource, state: dict[str, Intake]) -> tuple[str, Response]:
     try:
         body = await _read_body(settings.server.max_body_bytes)
     except _TooLarge:
         return "too_large", _json(413, error=f"body larger than {settings.server.max_body_bytes} bytes")
-    if not signature_valid(body, request.headers.get("Sentry-Hook-Signature"), secrets.webhook_secrets):
-        return "bad_signature", _json(401, error="missing or invalid Sentry-Hook-Signature")
-    if request.mimetype != "application/json":
-        return "malformed", _json(415, error="Content-Type must be application/json")
-    resource = request.headers.get("Sentry-Hook-Resource", "").strip()
-    if not resource:
-        return "malformed", _json(400, error="missing Sentry-Hook-Resource header")
+    delivery = Delivery(headers=request.headers, body=body, content_type=request.mimetype)
     try:
-        wanted = fix_request(resource, json.loads(body))
-    except (ValueError, MalformedDelivery) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        return "malformed", _json(400, error=f"malformed {resource} delivery: {exc}")
+        source.verify(delivery)  # first: nothing about an unauthenticated body is looked at
+        wanted = source.fix_request(delivery)
+    except DeliveryRejected as exc:
+        return exc.outcome, _json(exc.status, error=str(exc))
     if wanted is None:
-        return "ignored", _json(200, status="ignored", resource=resource)
-    job = job_id_for(settings.source.org, wanted.issue_id)
-    job_request = JobRequest(
-        org=settings.source.org, issue_id=wanted.issue_id, project=wanted.project, title=wanted.title,
-        trigger=wanted.trigger,
-    )
+        return "ignored", _json(200, status="ignored")
+    job = source.job_id(wanted.issue_id)
+    job_request = JobRequest.of(source.name, wanted)
     try:
         is_new = await state["intake"].accept(job, job_request.model_dump())
     except Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     event = sub.add_parser("event", help="inspect error events")
     event_sub = event.add_subparsers(metavar="ACTION")
     show = event_sub.add_parser("show", help="print the normalised event as the agent will see it")
-    show.add_argument("source", help="a JSON file (API, ingest or webhook format) or a Sentry issue id")
+    show.add_argument("source", help="a Sentry JSON file (API, ingest or webhook format), or an issue id to fetch")
+    show.add_argument("--from", dest="from_source", metavar="NAME",
+                      help="the configured source to fetch the issue from (default: the first in sources)")
     show.add_argument("--json", action="store_true", help="print the normalised model as JSON")
     show.set_defaults(func=_event_show)
 
@@ -110,11 +113,14 @@ def _serve(args: argparse.Namespace) -> int:
         settings.server.host = args.host
     if args.port is not None:
         settings.server.port = args.port
-    secrets = Secrets()
+    secrets = Secrets(settings)
     logs.configure(args.log_level, secrets.values())
-    if not secrets.webhook_secrets:
-        print("autofixer: warning: AUTOFIXER_WEBHOOK_SECRET is not set; every webhook will be refused (401)",
-              file=sys.stderr)
+    from server import connectors
+
+    for name, source in connectors.build_sources(settings, secrets).items():
+        if not getattr(source, "accepts_webhooks", True):
+            print(f"autofixer: warning: source {name}: its webhook secret is not set; every webhook to "
+                  f"/api/webhook/{name} will be refused (401)", file=sys.stderr)
     app = create_app(settings, secrets, Metrics())
     config = Config()
     config.bind = [f"{settings.server.host}:{settings.server.port}"]
@@ -138,8 +144,8 @@ def _retry(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     host = "127.0.0.1" if settings.server.host in ("0.0.0.0", "::") else settings.server.host
     url = (args.url or f"http://{host}:{settings.server.port}").rstrip("/")
-    token = Secrets().api_token
-    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token and token.get_secret_value() else {}
+    token = Secrets(settings).api_token
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.post(f"{url}/api/jobs/{args.job_id}/retry", headers=headers, timeout=30)
     except httpx.HTTPError as exc:
@@ -161,11 +167,14 @@ def _event_show(args: argparse.Namespace) -> int:
     if path.exists():
         data = _load_json(path)
         event = parse_webhook_event(data) if _is_webhook(data) else parse_event(_unwrap(data))
-    elif args.source.isdigit():
+    elif re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", args.source):
         settings = load_settings(args.config)
-        event = asyncio.run(_fetch_event(settings, args.source))
+        event = asyncio.run(_fetch_event(settings, args.source, args.from_source))
+        if isinstance(event, str):
+            print(f"autofixer: {event}", file=sys.stderr)
+            return 1
     else:
-        print(f"autofixer: {args.source}: no such file, and not a numeric Sentry issue id", file=sys.stderr)
+        print(f"autofixer: {args.source}: no such file, and not an issue id", file=sys.stderr)
         return 2
     if event is None:
         print(f"autofixer: {args.source}: holds no event", file=sys.stderr)
@@ -177,13 +186,19 @@ def _event_show(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _fetch_event(settings: Settings, issue_id: str) -> Any:
-    from server.services import sentry_client
-    from sources.sentry.parser import parse_event
+async def _fetch_event(settings: Settings, issue_id: str, name: str | None) -> Any:
+    """The issue's latest event, or the reason it could not be fetched."""
+    from server import connectors
+    from sources.base import SourceError, latest_event
 
-    async with sentry_client(settings, Secrets()) as client:
-        raw = await client.latest_event(issue_id)
-    return parse_event(raw, issue_id=issue_id)
+    sources = connectors.build_sources(settings, Secrets(settings))
+    source = sources.get(name) if name else next(iter(sources.values()))
+    if source is None:
+        return f"--from {name}: no such source (configured: {', '.join(sources)})"
+    try:
+        return await latest_event(source, issue_id)
+    except SourceError as exc:
+        return exc.reason
 
 
 def _load_json(path: Path) -> Any:

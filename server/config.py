@@ -9,14 +9,16 @@ so a secret pasted into the wrong place is not echoed to a terminal or a log.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr, ValidationError
 
-from agent.pricing import DEFAULT_MODEL
+from agent.settings import LlmConfig
+from common.config import ConnectorConfig, Section, kebab
 from domain import Confidence
 
 DEFAULT_CONFIG_PATH = "autofixer.yml"
@@ -34,51 +36,17 @@ class ConfigError(Exception):
     """A configuration problem, already phrased as the one line the user should see."""
 
 
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(alias_generator=_kebab, populate_by_name=True, extra="forbid")
-
-
-class SourceConfig(_Section):
-    type: Literal["sentry"] = "sentry"
-    base_url: str = "https://sentry.io"  # regional (https://de.sentry.io) or self-hosted
-    org: str = ""
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        return _require_http_url(value)
-
-
-class ScmConfig(_Section):
-    type: Literal["github", "gitlab", "bitbucket"] = "github"
-    base_url: str | None = None  # e.g. https://ghe.example.com/api/v3 for GitHub Enterprise
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        return None if value is None else _require_http_url(value)
-
-
-class LlmConfig(_Section):
-    provider: Literal["anthropic", "claude", "openai", "ollama", "replay"] = "anthropic"
-    model: str = DEFAULT_MODEL
-    base_url: str | None = None
-    max_steps: int = Field(30, ge=1, le=500)
-    max_cost_usd: float = Field(2.0, gt=0)
-    max_wall_seconds: float = Field(600, gt=0)
-    replay_file: Path | None = None  # provider "replay": recorded turns to play (demo, offline evals)
+_Section = Section
 
 
 class ProjectConfig(_Section):
-    source_project: str = Field(min_length=1)  # the Sentry project slug
+    source_project: str = Field(min_length=1)  # the project's name in the error tracker
     scm_repo: str = Field(min_length=1)  # owner/name (GitHub), group/sub/name (GitLab)
+    source: str | None = None  # which of sources[] reports it (default: the only one)
+    scm: str | None = None  # which of scms[] hosts it (default: the only one)
     source_root: str = ""  # e.g. src/main/kotlin/ when frames omit it
     default_branch: str = "main"
-    clone_url: str | None = None  # overrides the provider's URL: mirrors, enterprise, local paths
+    clone_url: str | None = None  # overrides the forge's URL: mirrors, enterprise, local paths
 
 
 class BehaviorConfig(_Section):
@@ -100,13 +68,22 @@ class ServerConfig(_Section):
 class WorkerConfig(_Section):
     concurrency: int = Field(2, ge=1, le=64)  # fix jobs running at once in this process
     poll_interval_seconds: float = Field(1.0, gt=0, le=60)
+    # Calls to an error tracker or forge, retries included, and the first wait (doubling).
     sentry_max_attempts: int = Field(5, ge=1, le=20)
-    sentry_backoff_seconds: float = Field(1.0, gt=0, le=60)  # first retry wait; doubles each time
+    sentry_backoff_seconds: float = Field(1.0, gt=0, le=60)
+
+
+_Entry = dict[str, Any]
 
 
 class Settings(_Section):
-    source: SourceConfig = Field(default_factory=SourceConfig)
-    scm: ScmConfig = Field(default_factory=ScmConfig)
+    # Connectors: the seed's single `source:` / `scm:`, or lists of several. Each entry is
+    # {type, name?, …}; its keys are checked against the connector's own Config model.
+    source: _Entry | None = None
+    sources: list[_Entry] = Field(default_factory=list)
+    scm: _Entry | None = None
+    scms: list[_Entry] = Field(default_factory=list)
+    notify: list[_Entry] = Field(default_factory=list)  # empty: outcomes are only logged
     llm: LlmConfig = Field(default_factory=LlmConfig)
     projects: list[ProjectConfig] = Field(default_factory=list)
     behavior: BehaviorConfig = Field(default_factory=BehaviorConfig)
@@ -116,8 +93,53 @@ class Settings(_Section):
     # DBOS system database. Empty: a SQLite file under state-dir. Postgres for several replicas.
     database_url: str | None = None
 
-    def project_for(self, source_project: str | None) -> ProjectConfig | None:
-        return next((p for p in self.projects if p.source_project == source_project), None)
+    _connectors: _Resolved | None = PrivateAttr(default=None)
+
+    @property
+    def connectors(self) -> _Resolved:
+        """The typed connector entries (resolved once, on first use if not at load)."""
+        if self._connectors is None:
+            self._connectors = _resolve_connectors(self, "config")
+        return self._connectors
+
+    @property
+    def source_configs(self) -> list[ConnectorConfig]:
+        return self.connectors.sources
+
+    @property
+    def scm_configs(self) -> list[ConnectorConfig]:
+        return self.connectors.scms
+
+    @property
+    def notify_configs(self) -> list[ConnectorConfig]:
+        return self.connectors.notify
+
+    def source_config(self, name: str | None = None) -> ConnectorConfig:
+        """The source called `name` (default: the first, which a single-source setup has)."""
+        found = next((c for c in self.source_configs if name is None or c.key == name), None)
+        if found is None:
+            raise ConfigError(f"no source named {name!r} in sources[]")
+        return found
+
+    def project_for(self, source_project: str | None, source: str | None = None) -> ProjectConfig | None:
+        """The project a source's project maps to; `source` None matches any source."""
+        return next(
+            (p for p in self.projects if p.source_project == source_project
+             and (source is None or self.source_of(p) == source)),
+            None,
+        )
+
+    def source_of(self, project: ProjectConfig) -> str:
+        return project.source or self.source_configs[0].key
+
+    def scm_of(self, project: ProjectConfig) -> str:
+        return project.scm or self.scm_configs[0].key
+
+    def secret_env_names(self) -> list[str]:
+        """Every environment variable the configuration reads a secret from."""
+        names = [n for c in (*self.source_configs, *self.scm_configs, *self.notify_configs)
+                 for n in c.secret_env_names()]
+        return list(dict.fromkeys([*names, *self.llm.secret_env_names()]))
 
     @property
     def system_database_url(self) -> str:
@@ -126,30 +148,110 @@ class Settings(_Section):
         return f"sqlite:///{(self.state_dir / 'autofixer.sqlite').resolve()}"
 
 
-class Secrets(BaseSettings):
-    """Tokens, from the environment only."""
+class _Resolved:
+    def __init__(self, sources: list[ConnectorConfig], scms: list[ConnectorConfig],
+                 notify: list[ConnectorConfig]) -> None:
+        self.sources, self.scms, self.notify = sources, scms, notify
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
-    sentry_token: SecretStr | None = Field(None, validation_alias="AUTOFIXER_SENTRY_TOKEN")
-    webhook_secret: SecretStr | None = Field(None, validation_alias="AUTOFIXER_WEBHOOK_SECRET")
-    github_token: SecretStr | None = Field(None, validation_alias="AUTOFIXER_GITHUB_TOKEN")
-    api_token: SecretStr | None = Field(None, validation_alias="AUTOFIXER_API_TOKEN")  # jobs API
-    llm_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("AUTOFIXER_LLM_KEY", "ANTHROPIC_API_KEY")
-    )
+_DEFAULT_SOURCE: _Entry = {"type": "sentry"}
+_DEFAULT_SCM: _Entry = {"type": "github"}
+
+
+def _resolve_connectors(settings: Settings, origin: str) -> _Resolved:
+    """Validate each connector entry against its connector's Config; check names and projects."""
+    from server import connectors  # the registry imports connector modules: only when needed
+
+    def entries(one: _Entry | None, many: list[_Entry], single_key: str, list_key: str,
+                default: _Entry) -> list[tuple[str, _Entry]]:
+        if one is not None and many:
+            raise ConfigError(f"{origin}: {single_key} and {list_key} are both set; keep one of them")
+        if one is not None:
+            return [(single_key, one)]
+        if many:
+            return [(f"{list_key}[{i}]", e) for i, e in enumerate(many)]
+        return [(single_key, default)]
+
+    def typed(kind: str, where: str, entry: _Entry) -> ConnectorConfig:
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{origin}: {where}: must be a mapping of keys")
+        raw = {"type": entry.get("type", default_type[kind]), **entry}
+        model = connectors.config_model(kind, raw["type"])
+        if model is None:
+            known = ", ".join(connectors.names(kind))
+            raise ConfigError(f"{origin}: {where}.type: unknown {kind} {raw['type']!r} (known: {known})")
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(_validation_line(origin, exc, prefix=where)) from None
+
+    default_type = {"source": "sentry", "forge": "github", "notifier": "log"}
+    sources = [typed("source", w, e) for w, e in
+               entries(settings.source, settings.sources, "source", "sources", _DEFAULT_SOURCE)]
+    scms = [typed("forge", w, e) for w, e in entries(settings.scm, settings.scms, "scm", "scms", _DEFAULT_SCM)]
+    notify = [typed("notifier", f"notify[{i}]", e) for i, e in enumerate(settings.notify)]
+    for label, group in (("sources", sources), ("scms", scms), ("notify", notify)):
+        seen: set[str] = set()
+        for entry in group:
+            if entry.key in seen:
+                raise ConfigError(f"{origin}: {label}: two entries are named {entry.key!r}; give each a distinct name")
+            seen.add(entry.key)
+    for i, project in enumerate(settings.projects):
+        for key, group in (("source", sources), ("scm", scms)):
+            chosen = getattr(project, key)
+            if chosen is None and len(group) > 1:
+                raise ConfigError(f"{origin}: projects[{i}].{key}: required when several are configured "
+                                  f"({', '.join(c.key for c in group)})")
+            if chosen is not None and chosen not in {c.key for c in group}:
+                raise ConfigError(f"{origin}: projects[{i}].{key}: no {key} named {chosen!r} "
+                                  f"(configured: {', '.join(c.key for c in group)})")
+    if settings.llm.provider not in connectors.names("provider"):
+        raise ConfigError(f"{origin}: llm.provider: unknown provider {settings.llm.provider!r} "
+                          f"(known: {', '.join(connectors.names('provider'))})")
+    return _Resolved(sources, scms, notify)
+
+
+# Variables read whatever the configuration says: the service's own tokens.
+SERVICE_SECRET_ENV = ("AUTOFIXER_API_TOKEN", "AUTOFIXER_MCP_TOKEN")
+# Any other AUTOFIXER_* variable with a secret-shaped name is redacted too, in case a connector
+# reads one its entry does not declare.
+_SECRET_SHAPED = re.compile(r"^AUTOFIXER_\w*(TOKEN|SECRET|KEY|PASSWORD|WEBHOOK_URL)$")
+
+
+class Secrets:
+    """Secrets, from the environment only: the variables the configuration names.
+
+    The list of what to redact is derived (every `*-env` a connector entry names, the LLM key,
+    the service's own tokens, and secret-shaped AUTOFIXER_* variables), never kept by hand,
+    so a new connector's token is redacted the day it is added.
+    """
+
+    def __init__(self, settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        names = [*(settings or Settings()).secret_env_names(), *SERVICE_SECRET_ENV, "ANTHROPIC_API_KEY"]
+        names += [n for n in env if _SECRET_SHAPED.match(n)]
+        self._values = {n: env[n] for n in dict.fromkeys(names) if env.get(n)}
+
+    def __repr__(self) -> str:
+        return f"Secrets(set={sorted(self._values)})"
+
+    def get(self, name: str) -> str | None:
+        """The secret in variable `name`, or None when it is unset or empty."""
+        return self._values.get(name) or None
 
     @property
-    def webhook_secrets(self) -> list[bytes]:
-        """Every accepted client secret: a comma-separated list lets a secret be rotated."""
-        raw = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
-        return [s.strip().encode() for s in raw.split(",") if s.strip()]
+    def api_token(self) -> str | None:
+        return self.get("AUTOFIXER_API_TOKEN")
 
     def values(self) -> list[str]:
-        """All secret strings, for redaction from logs, prompts, transcripts and PR bodies."""
-        found = [s.get_secret_value() for s in (self.sentry_token, self.github_token, self.llm_key, self.api_token) if s]
-        found += [s.decode() for s in self.webhook_secrets]
-        return [s for s in found if s]
+        """All secret strings, for redaction from logs, prompts, transcripts and PR bodies.
+        A comma-separated value (a rotated webhook secret) also contributes each part."""
+        found: list[str] = []
+        for value in self._values.values():
+            found.append(value)
+            if "," in value:
+                found += [part.strip() for part in value.split(",") if part.strip()]
+        return list(dict.fromkeys(found))
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
@@ -159,7 +261,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     if not file.exists():
         if explicit:
             raise ConfigError(f"{file}: config file not found")
-        return _apply_env_overrides(Settings())
+        return _apply_env_overrides(parse_settings({}, source="defaults"))
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -178,26 +280,32 @@ def parse_settings(raw: Any, source: str = "config") -> Settings:
         raw = raw["autofixer"] or {}
     _refuse_secrets(raw, source, prefix="")
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = _key_path(err["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(f"{source}: {key}: {message}{more}") from None
+        raise ConfigError(_validation_line(source, exc)) from None
+    settings._connectors = _resolve_connectors(settings, source)
+    return settings
+
+
+def _validation_line(source: str, exc: ValidationError, prefix: str = "") -> str:
+    err = exc.errors()[0]
+    key = ".".join(p for p in (prefix, _key_path(err["loc"])) if p) or "(top level)"
+    more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+    message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    return f"{source}: {key}: {message}{more}"
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{_kebab(part)}"
+        path += f"[{part}]" if isinstance(part, int) else f".{kebab(part)}"
     return path.lstrip(".")
 
 
 def _refuse_secrets(node: Any, source: str, prefix: str) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
-            name = _kebab(str(key))
+            name = kebab(str(key))
             path = f"{prefix}{name}"
             if name in _SECRET_KEYS:
                 raise ConfigError(
@@ -223,9 +331,3 @@ def _apply_env_overrides(settings: Settings) -> Settings:
             raise ConfigError("AUTOFIXER_PORT: must be a port number")
         settings.server.port = int(port)
     return settings
-
-
-def _require_http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must be an http:// or https:// URL")
-    return value.rstrip("/")

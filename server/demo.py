@@ -34,7 +34,7 @@ from server import logs
 from server.app import create_app
 from server.config import Secrets, Settings, parse_settings
 from server.metrics import Metrics
-from server.webhook import sign
+from sources.sentry.webhook import sign
 
 ORG = "acme"
 PROJECT = "shop"
@@ -144,7 +144,7 @@ async def run_demo(workdir: Path) -> int:
 
     sentry_port = _free_port()
     settings = _settings(workdir, f"http://127.0.0.1:{sentry_port}", origin, live)
-    env_secrets = Secrets.model_validate({
+    env_secrets = Secrets(settings, environ={
         "AUTOFIXER_SENTRY_TOKEN": sentry_token, "AUTOFIXER_WEBHOOK_SECRET": webhook_secret,
         **({"AUTOFIXER_LLM_KEY": llm_key} if llm_key else {}),
     })

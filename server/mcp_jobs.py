@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from server.config import Settings
-from server.jobs import JobRequest, job_id_for
+from server import connectors
+from server.config import Secrets
+from server.jobs import JobRequest
 from server.mcp_triage import TriageError
 
 if TYPE_CHECKING:
@@ -56,9 +58,9 @@ class FixJobs:
         from server import pipeline, runtime
 
         client = await self._connected()
-        org = self.settings.source.org
-        job_id = job_id_for(org, issue_id)
-        request = JobRequest(org=org, issue_id=issue_id, project=project, title=title, trigger="mcp")
+        source = next(iter(connectors.build_sources(self.settings, Secrets(self.settings)).values()))
+        job_id = source.job_id(issue_id)
+        request = JobRequest(source=source.name, issue_id=issue_id, project=project, title=title, trigger="mcp")
         options: EnqueueOptions = {
             "workflow_name": pipeline.WORKFLOW_NAME,
             "queue_name": pipeline.QUEUE_NAME,

@@ -594,7 +594,7 @@ def main(config_path: str | None, options: McpOptions, log_level: str = "INFO") 
     from server.config import load_settings
 
     settings = load_settings(config_path)
-    secrets = Secrets()
+    secrets = Secrets(settings)
     token = options.token if options.token is not None else (os.environ.get(TOKEN_ENV) or None)
     options = McpOptions(options.http, options.host, options.port, options.idle_timeout, token)
     logs.configure(log_level, [*secrets.values(), *([token] if token else [])])

@@ -27,10 +27,10 @@ from typing import Any
 
 from domain import Confidence, ErrorEvent, FixResult
 from domain.redact import redactor
-from server.config import ProjectConfig, Secrets, Settings
-from server.forge import clone_url
-from server.publish import PublishOutcome, publish
-from server.services import sentry_client
+from server import connectors
+from server.config import BehaviorConfig, ProjectConfig, Secrets, Settings
+from server.publish import PublishOutcome, clone_url, publish
+from sources.base import SourceError
 from sources.sentry.client import SentryClient, SentryError, SentryNotFound
 from sources.sentry.parser import parse_event
 from tools.base import Tool, ToolContext, ToolOutcome, call_tool
@@ -117,6 +117,8 @@ class Triage:
         # No spare worktrees: they speed up the service's next job, not an interactive session.
         self.workspaces = workspaces or Workspaces(settings.state_dir, prewarm=False)
         self.redact = redactor(secrets.values())
+        self.source = next(iter(connectors.build_sources(settings, secrets).values()))
+        self.forges = connectors.build_forges(settings, secrets)
         self.tools: dict[str, Tool] = tool_map()
         self._clock = clock
         self._open: dict[str, IssueWorkspace] = {}  # by Sentry's numeric issue id
@@ -149,8 +151,8 @@ class Triage:
     async def sentry(self) -> AsyncIterator[SentryClient]:
         """A Sentry client; every Sentry failure inside becomes a TriageError with its reason."""
         try:
-            client = sentry_client(self.settings, self.secrets)
-        except (SentryError, ValueError) as exc:  # no token / no org configured
+            client = self.source.client()
+        except (SourceError, ValueError) as exc:  # no token / no org configured
             raise TriageError(str(exc)) from None
         try:
             async with client:
@@ -244,7 +246,7 @@ class Triage:
                 f"issue {data.issue_id} belongs to Sentry project {data.project_slug or '(unknown)'!r}, which is "
                 "not in projects[] of the configuration, so there is no repository to work on; add it there"
             )
-        url = clone_url(self.settings, project)
+        url = clone_url(project, self.forges[self.settings.scm_of(project)])
         stack = AsyncExitStack()
         try:
             workspace = await stack.enter_async_context(self.workspaces.checkout(
@@ -259,7 +261,7 @@ class Triage:
         return IssueWorkspace(data.issue_id, project, workspace, ctx, stack, last_used=self._clock())
 
     def _scm_token(self) -> str | None:
-        return self.secrets.github_token.get_secret_value() if self.secrets.github_token else None
+        return next(iter(self.forges.values())).git_token()
 
     async def reap_idle(self) -> list[str]:
         """Remove the worktrees of issues unused for `idle_timeout` seconds; returns their ids."""
@@ -309,8 +311,9 @@ class Triage:
             fix = await self._fix_result(ws, request)
             # The worktree's HEAD is still the base commit (or the last publish's commit, which
             # holds earlier edits): publish commits what is staged on top of it.
-            outcome = await publish(self._settings_for_person(), self.secrets, ws.project,
-                                    worktree=ws.ctx.worktree, issue_id=ws.issue_id, event=ws.ctx.event, fix=fix)
+            outcome = await publish(self._behavior_for_person(), ws.project, worktree=ws.ctx.worktree,
+                                    issue_id=ws.issue_id, event=ws.ctx.event, fix=fix, source=self.source,
+                                    forge=self.forges[self.settings.scm_of(ws.project)], secrets=self.secrets.values())
             if outcome.state in ("opened", "existing", "dry_run"):
                 ws.published = (len(ws.ctx.applied), outcome)
             return outcome
@@ -328,13 +331,10 @@ class Triage:
             pr_title=self.redact(request.title), pr_body="",
         )
 
-    def _settings_for_person(self) -> Settings:
+    def _behavior_for_person(self) -> BehaviorConfig:
         """behavior.auto-pr governs pull requests opened without asking; a person asking for one
         is not that, so it does not apply here (the confidence gate and dry-run still do)."""
-        if self.settings.behavior.auto_pr:
-            return self.settings
-        behavior = self.settings.behavior.model_copy(update={"auto_pr": True})
-        return self.settings.model_copy(update={"behavior": behavior})
+        return self.settings.behavior.model_copy(update={"auto_pr": True})
 
 
 @dataclass(frozen=True)

@@ -1,73 +1,127 @@
-"""The durable fix pipeline: one DBOS workflow per Sentry issue.
+"""The durable fix pipeline: one DBOS workflow per issue, whichever source reported it.
 
-The webhook enqueues `fix_issue` under the workflow id `sentry:<org>:<issue>`; DBOS persists
-it before the webhook answers, runs it on this process's queue with bounded concurrency, and
-resumes it after a crash or restart. Each call to the outside world is a step, checkpointed
-once it returns, so recovery never repeats finished work. Steps return plain data (errors as
-values) so a recorded outcome replays identically.
+The webhook enqueues `fix_issue` under the source's job id (`sentry:<org>:<issue>` for
+Sentry); DBOS persists it before the webhook answers, runs it on this process's queue with
+bounded concurrency, and resumes it after a crash or restart. Each call to the outside world is
+a step, checkpointed once it returns, so recovery never repeats finished work.
+
+Step sequence (WORKFLOW_VERSION fix-issue-v2):
+    fetch_latest_event, [fetch_issue], resolve_base, start_clock, llm_turn…, [tool_call…],
+    publish, notify (one per configured notifier)
+v2 added `notify` at the end (and the `tool_call` seam, used only by non-deterministic tools,
+of which v1 had none), so a v1 job's recorded steps are a prefix of v2's: v1 jobs are adopted
+at start-up (runtime.adopt_compatible_jobs) instead of being stranded.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 import time
 from typing import Any
 
 from dbos import DBOS
+from pydantic import BaseModel
 
+from domain.job import JobOutcome, JobState, notify_event
 from domain.redact import redactor
+from notify.base import Notifier, NotifyError
 from server import logs
-from server.config import Settings
-from server.jobs import JobOutcome, JobRequest, JobState, job_id_for
 from server.fixing import run_fix
+from server.jobs import JobRequest
 from server.services import services
-from sources.sentry.client import SentryClient, SentryError
-from sources.sentry.parser import parse_event
+from sources.base import SourceError
 
 log = logging.getLogger("autofixer.job")
 
 WORKFLOW_NAME = "fix_issue"
 QUEUE_NAME = "fix-jobs"
 # The DBOS application version: bump it only when the sequence of steps in fix_issue changes
-# (see runtime.dbos_config); jobs accepted by a release with the same version survive upgrades.
-WORKFLOW_VERSION = "fix-issue-v1"
+# (see runtime.dbos_config), and list the old version below when its sequence is a prefix of
+# the new one; jobs accepted by a release with a listed version survive the upgrade.
+WORKFLOW_VERSION = "fix-issue-v2"
+COMPATIBLE_VERSIONS = ("fix-issue-v1",)
+
+
+class Fetched(BaseModel):
+    """What a fetch step recorded: the tracker's own JSON, or why there is none."""
+
+    event: dict[str, Any] | None = None
+    issue: dict[str, Any] | None = None
+    error: str | None = None
 
 
 @DBOS.step(name="fetch_latest_event")
-async def fetch_latest_event(issue_id: str) -> dict[str, Any]:
-    """The issue's latest event in Sentry's API format, or {"error": reason}."""
-    return await _ask_sentry("event", lambda client: client.latest_event(issue_id))
+async def _fetch_latest_event(issue_id: str, source: str = "sentry") -> dict[str, Any]:
+    try:
+        return {"event": await services().source(source).fetch_event(issue_id)}
+    except SourceError as exc:
+        return {"error": exc.reason}
 
 
 @DBOS.step(name="fetch_issue")
-async def fetch_issue(issue_id: str) -> dict[str, Any]:
-    return await _ask_sentry("issue", lambda client: client.issue(issue_id))
-
-
-async def _ask_sentry(key: str, call: Callable[[SentryClient], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-    """Errors come back as values, so a checkpointed step replays them identically."""
+async def _fetch_issue(issue_id: str, source: str = "sentry") -> dict[str, Any]:
     try:
-        async with services().sentry() as client:
-            return {key: await call(client)}
-    except SentryError as exc:
+        return {"issue": await services().source(source).fetch_issue(issue_id)}
+    except SourceError as exc:
         return {"error": exc.reason}
+
+
+async def fetch_latest_event(issue_id: str, source: str) -> Fetched:
+    """The issue's latest event, checkpointed as the tracker sent it (parsed after replay)."""
+    return Fetched.model_validate(await _fetch_latest_event(issue_id, source))
+
+
+async def fetch_issue(issue_id: str, source: str) -> Fetched:
+    return Fetched.model_validate(await _fetch_issue(issue_id, source))
+
+
+class Delivered(BaseModel):
+    """What a notify step recorded: the notifier, and its failure when it could not deliver."""
+
+    notifier: str
+    error: str | None = None
+
+
+@DBOS.step(name="notify")
+async def _notify(index: int, event: str, outcome: dict[str, Any]) -> dict[str, Any]:
+    notifier = services().notifiers[index]
+    try:
+        await notifier.notify(event, JobOutcome.model_validate(outcome))  # type: ignore[arg-type]
+    except NotifyError as exc:
+        return Delivered(notifier=notifier.name, error=str(exc)).model_dump(exclude_none=True)
+    return Delivered(notifier=notifier.name).model_dump(exclude_none=True)
+
+
+async def notify(outcome: JobOutcome) -> None:
+    """Tell each notifier that covers this outcome, once: a delivered message is checkpointed,
+    and one that could not be delivered is a warning on the job, never a failed fix."""
+    event = notify_event(outcome)
+    notifiers: list[Notifier] = services().notifiers
+    for index, notifier in enumerate(notifiers):
+        if not notifier.config.covers(event, outcome):
+            continue
+        delivered = Delivered.model_validate(await _notify(index, event, outcome.model_dump(mode="json")))
+        if delivered.error:
+            outcome.warnings.append(f"notifier {delivered.notifier}: {delivered.error}")
 
 
 @DBOS.workflow(name=WORKFLOW_NAME)
 async def fix_issue(request: dict[str, Any]) -> dict[str, Any]:
     req = JobRequest.model_validate(request)
-    job = job_id_for(req.org, req.issue_id)
+    job = DBOS.workflow_id or req.issue_id
     issue_token, job_token = logs.job_issue.set(req.issue_id), logs.job_id.set(job)
     started = time.monotonic()
-    outcome = JobOutcome(job_id=job, issue_id=req.issue_id, state=JobState.DONE, trigger=req.trigger, title=req.title)
+    outcome = JobOutcome(job_id=job, issue_id=req.issue_id, state=JobState.DONE, source=req.source,
+                         trigger=req.trigger, title=req.title)
     try:
         log.info("job started (%s)", req.trigger or "manual")
-        await _run(req, outcome)
-    except Exception as exc:  # a bug in a stage must end as a visible failure, not a stuck job
-        log.exception("job crashed")
-        reason = f"internal error: {type(exc).__name__}: {exc}"
-        outcome.state, outcome.reason = JobState.FAILED, redactor(services().secrets.values())(reason)
+        try:
+            await _run(req, outcome)
+        except Exception as exc:  # a bug in a stage must end as a visible failure, not a stuck job
+            log.exception("job crashed")
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            outcome.state, outcome.reason = JobState.FAILED, redactor(services().secrets.values())(reason)
+        await notify(outcome)
     finally:
         outcome.duration_seconds = round(time.monotonic() - started, 3)
         services().metrics.job_finished(outcome.state.value, outcome.duration_seconds)
@@ -84,31 +138,32 @@ async def _stage(outcome: JobOutcome, name: str) -> None:
 
 
 async def _run(req: JobRequest, outcome: JobOutcome) -> None:
-    settings = services().settings
+    svc = services()
+    settings = svc.settings
+    source = svc.source(req.source)
     await _stage(outcome, "fetch_event")
-    fetched = await fetch_latest_event(req.issue_id)
-    if "error" in fetched:
-        outcome.state, outcome.reason = JobState.FAILED, fetched["error"]
+    fetched = await fetch_latest_event(req.issue_id, req.source)
+    if fetched.event is None:
+        outcome.state, outcome.reason = JobState.FAILED, fetched.error or "no event"
         return
-    event = parse_event(fetched["event"], issue_id=req.issue_id, issue_url=_issue_url(settings, req.issue_id))
-    slug = req.project or event.project
-    if not slug:  # event_alert bodies without a URL, old events: ask Sentry which project it is
-        details = await fetch_issue(req.issue_id)
-        project = (details.get("issue") or {}).get("project")
-        slug = project.get("slug") if isinstance(project, dict) else None
-    event = event.model_copy(update={"project": slug})
+    event = source.parse_event(fetched.event, req.issue_id)
+    name = req.project or event.project
+    if not name:  # deliveries that do not name the project, old events: ask the tracker
+        details = await fetch_issue(req.issue_id, req.source)
+        name = source.parse_issue(details.issue).project if details.issue else None
+    event = event.model_copy(update={"project": name})
     outcome.event = event.model_dump(mode="json")
-    outcome.project, outcome.issue_url = slug, event.issue_url
+    outcome.project, outcome.issue_url = name, event.issue_url
     outcome.title = outcome.title or event.title
     log.info("event %s: %s: %s", event.id, event.error_type, event.error_message[:200])
-    project = settings.project_for(slug)
+    project = settings.project_for(name, source.name)
     if project is None:
         outcome.state = JobState.SKIPPED
-        outcome.reason = f"Sentry project {slug or '(unknown)'!r} is not in projects[] of the configuration"
+        outcome.reason = f"{source.label} project {name or '(unknown)'!r} is not in projects[] of the configuration"
         return
     outcome.repo = project.scm_repo
     await _stage(outcome, "fix")
-    result = await run_fix(settings, project, event, outcome.job_id, lambda name: _stage(outcome, name))
+    result = await run_fix(settings, project, event, outcome.job_id, req.source, lambda stage: _stage(outcome, stage))
     if result.fix is None:
         outcome.state, outcome.reason = JobState.FAILED, result.reason
         return
@@ -126,7 +181,3 @@ _JOB_STATE_AFTER_PUBLISH = {
     "opened": JobState.DONE, "existing": JobState.DONE, "dry_run": JobState.DONE,
     "skipped": JobState.SKIPPED, "failed": JobState.FAILED,
 }
-
-
-def _issue_url(settings: Settings, issue_id: str) -> str:
-    return f"{settings.source.base_url}/organizations/{settings.source.org}/issues/{issue_id}/"

@@ -1,10 +1,13 @@
 """Turn a FixResult into a pull request: the confidence gate, the commit, the push, the PR.
 
-Follows the seed's PR rules (section 9): branch `{branch-prefix}sentry-{issue id}`, commit
-`fix: {root cause}`, skip when an open PR for that branch exists, labels `auto-fix`,
+Follows the seed's PR rules (section 9): branch `{branch-prefix}{source}-{issue id}` (e.g.
+`fix/auto-fixer-sentry-123`), commit `fix: {root cause}` with the source's trailer
+(`Sentry-Issue: …`), skip when an open PR for that branch exists, labels `auto-fix`,
 `ai-generated`, `confidence-{level}`, and a body with the error, the root cause, each changed
-file, the confidence, the Sentry link, the run's cost and the "review before merging" warning.
-Everything written to the forge passes through redaction first.
+file, the confidence, the issue link, the run's cost and the "review before merging" warning.
+Everything written to the forge passes through redaction first. Nothing here knows which
+tracker or forge is involved: the source names the branch, trailer and link, the forge pushes
+and opens the request.
 
 Dry run does everything except what would change a forge: no pull request is opened, and the
 branch is pushed only when the clone URL is a local path (a mirror on this machine is not a
@@ -18,42 +21,31 @@ import asyncio
 import logging
 import subprocess
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from domain import Confidence, ErrorEvent, FixResult
+from domain.job import PublishOutcome, PublishState
 from domain.redact import redactor
 from scm.base import PullRequestSpec, ScmError, ScmProvider
-from server import forge
-from server.config import ProjectConfig, Secrets, Settings
+from server.config import BehaviorConfig, ProjectConfig
+from sources.base import ErrorSource
 from tools.workspace import is_local_url
 
 log = logging.getLogger("autofixer.publish")
 
-PublishState = Literal["opened", "existing", "dry_run", "skipped", "failed"]
+__all__ = ["PublishOutcome", "PublishState", "publish"]
 
 
-class PublishOutcome(BaseModel):
-    state: PublishState
-    reason: str = ""
-    branch: str = ""
-    title: str = ""
-    body: str = ""
-    labels: list[str] = Field(default_factory=list)
-    pr_url: str | None = None
-    pr_number: int | None = None
-    pushed: bool = False
-    commit_sha: str | None = None
+def branch_name(behavior: BehaviorConfig, source: ErrorSource, issue_id: str) -> str:
+    return f"{behavior.branch_prefix}{source.branch_suffix(issue_id)}"
 
 
-def branch_name(settings: Settings, issue_id: str) -> str:
-    return f"{settings.behavior.branch_prefix}sentry-{issue_id}"
+def clone_url(project: ProjectConfig, forge: ScmProvider) -> str:
+    """The project's override (mirrors, enterprise hosts, local paths) or the forge's URL."""
+    return project.clone_url or forge.clone_url(project.scm_repo)
 
 
-def gate(settings: Settings, fix: FixResult) -> str | None:
+def gate(behavior: BehaviorConfig, fix: FixResult) -> str | None:
     """Why no PR should be opened for this fix, or None when one should."""
-    behavior = settings.behavior
     if not fix.changes:
         return "the fix changes no file"
     if fix.confidence is Confidence.LOW:
@@ -72,12 +64,11 @@ def pr_title(fix: FixResult, event: ErrorEvent | None) -> str:
     return _clip(title, 120)
 
 
-def pr_labels(settings: Settings, fix: FixResult) -> list[str]:
-    labels = list(dict.fromkeys([*settings.behavior.labels, f"confidence-{fix.confidence.value.lower()}"]))
-    return labels
+def pr_labels(behavior: BehaviorConfig, fix: FixResult) -> list[str]:
+    return list(dict.fromkeys([*behavior.labels, f"confidence-{fix.confidence.value.lower()}"]))
 
 
-def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None) -> str:
+def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None, source_label: str = "Sentry") -> str:
     usage = fix.usage
     lines = ["## Error", ""]
     if event is not None:
@@ -91,7 +82,7 @@ def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None) -> 
         lines.append(f"- `{change.file}`: {change.description.strip() or 'edited'}")
     lines += ["", f"**Confidence:** {fix.confidence.value}"]
     if issue_url:
-        lines.append(f"**Sentry issue:** {issue_url}")
+        lines.append(f"**{source_label} issue:** {issue_url}")
     if usage.steps:  # a person's PR from the MCP tools has no agent run to report
         lines.append(
             f"**Run:** {usage.steps} model turns, {usage.tool_calls} tool calls, "
@@ -110,55 +101,50 @@ def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None) -> 
     return "\n".join(lines)
 
 
-def commit_message(fix: FixResult, issue_url: str | None, issue_id: str) -> str:
+def commit_message(fix: FixResult, trailer: str) -> str:
     subject = _clip(f"fix: {_first_line(fix.root_cause)}", 72)
-    body = [subject, "", _clip(fix.analysis.strip(), 2000), ""]
-    body.append(f"Sentry-Issue: {issue_url or issue_id}")
-    return "\n".join(body)
+    return "\n".join([subject, "", _clip(fix.analysis.strip(), 2000), "", trailer])
 
 
 async def publish(
-    settings: Settings,
-    secrets: Secrets,
+    behavior: BehaviorConfig,
     project: ProjectConfig,
     *,
     worktree: Path,
     issue_id: str,
     event: ErrorEvent | None,
     fix: FixResult,
-    provider: ScmProvider | None = None,
+    source: ErrorSource,
+    forge: ScmProvider,
+    secrets: list[str],
 ) -> PublishOutcome:
-    """Gate, commit, push and open the PR for `fix`, whose edits are applied in `worktree`.
-
-    `provider` defaults to the configured forge's (tests pass one aimed at a fake server).
-    """
-    scrub = redactor(secrets.values())
-    url = forge.clone_url(settings, project)
-    branch = branch_name(settings, issue_id)
+    """Gate, commit, push and open the PR for `fix`, whose edits are applied in `worktree`."""
+    scrub = redactor(secrets)
+    url = clone_url(project, forge)
+    branch = branch_name(behavior, source, issue_id)
     issue_url = event.issue_url if event else None
     outcome = PublishOutcome(
         state="skipped", branch=branch, title=scrub(pr_title(fix, event)),
-        body=scrub(pr_body(fix, event, issue_url)), labels=pr_labels(settings, fix),
+        body=scrub(pr_body(fix, event, issue_url, source.label)), labels=pr_labels(behavior, fix),
     )
-    if (why := gate(settings, fix)) is not None:
+    if (why := gate(behavior, fix)) is not None:
         outcome.reason = why
         return outcome
-    dry = settings.behavior.dry_run
+    dry = behavior.dry_run
     try:
-        provider = provider or forge.scm_provider(settings, secrets)
         outcome.commit_sha = await asyncio.to_thread(
-            _commit, worktree, [c.file for c in fix.changes], scrub(commit_message(fix, issue_url, issue_id)),
-            settings.behavior.commit_author,
+            _commit, worktree, [c.file for c in fix.changes],
+            scrub(commit_message(fix, source.commit_trailer(issue_id, issue_url))), behavior.commit_author,
         )
         if not dry or is_local_url(url):
-            await provider.push_branch(worktree, branch, url)
+            await forge.push_branch(worktree, branch, url)
             outcome.pushed = True
         if dry:
             outcome.state, outcome.reason = "dry_run", "behavior.dry-run is true: the pull request was not opened"
             return outcome
-        pr = await provider.open_pull_request(PullRequestSpec(
+        pr = await forge.open_pull_request(PullRequestSpec(
             repo=project.scm_repo, head=branch, base=project.default_branch, title=outcome.title,
-            body=outcome.body, labels=outcome.labels, draft=settings.behavior.draft,
+            body=outcome.body, labels=outcome.labels, draft=behavior.draft,
         ))
     except (ScmError, subprocess.CalledProcessError, OSError) as exc:
         outcome.state, outcome.reason = "failed", scrub(_describe(exc))

@@ -39,7 +39,9 @@ def start(settings: Settings, secrets: Secrets, metrics: Metrics) -> None:
     # Before any job resumes: a killed process leaves worktrees behind, and resumed jobs check out anew.
     if leftovers := workspaces.sweep(jobs=True):
         log.info("removed %d worktree(s) left by an earlier process", len(leftovers))
-    services.configure(services.Services(settings=settings, secrets=secrets, metrics=metrics, workspaces=workspaces))
+    services.configure(services.Services.build(settings, secrets, metrics, workspaces))
+    if adopted := adopt_compatible_jobs(settings.system_database_url):
+        log.info("adopted %d unfinished job(s) of an earlier compatible release", adopted)
     DBOS(config=dbos_config(settings))
     DBOS.launch()
 
@@ -60,6 +62,36 @@ async def open_intake(settings: Settings) -> Intake:
     inbox = InboxIntake(settings.state_dir / "inbox.sqlite", queue)
     await inbox.start()
     return inbox
+
+
+def adopt_compatible_jobs(url: str) -> int:
+    """Move unfinished jobs of a compatible earlier workflow version onto the current one.
+
+    DBOS resumes and dequeues only workflows of its own application version. A version listed in
+    pipeline.COMPATIBLE_VERSIONS recorded a prefix of today's step sequence, so its jobs replay
+    their finished steps and continue with the new ones; without this they would wait forever.
+    Runs before DBOS launches, so no worker can pick a job up in between.
+    """
+    import sqlalchemy as sa
+
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url, table = "postgresql+psycopg://" + url.split("://", 1)[1], "dbos.workflow_status"
+    else:
+        table = "workflow_status"
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            if not sa.inspect(conn).has_table("workflow_status", schema="dbos" if "." in table else None):
+                return 0
+            result = conn.execute(
+                sa.text(f"UPDATE {table} SET application_version = :current "
+                        "WHERE application_version IN :old AND status IN ('PENDING', 'ENQUEUED')")
+                .bindparams(sa.bindparam("old", expanding=True)),
+                {"current": pipeline.WORKFLOW_VERSION, "old": list(pipeline.COMPATIBLE_VERSIONS)},
+            )
+            return int(result.rowcount or 0)
+    finally:
+        engine.dispose()
 
 
 def _prefer_wal(url: str) -> None:

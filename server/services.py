@@ -8,51 +8,52 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agent.provider import ModelProvider
+from notify.base import Notifier
 from scm.base import ScmProvider
-from server import forge
-from server.config import Secrets, Settings
+from server import connectors
+from server.config import ProjectConfig, Secrets, Settings
 from server.metrics import Metrics
-from sources.sentry.client import RetryPolicy, SentryClient, SentryError
+from sources.base import ErrorSource, SourceError
 from tools.workspace import Workspaces
 
 
 @dataclass
 class Services:
-    """What running jobs need, set once at startup (workflows must be module-level functions)."""
+    """What running jobs need: the configuration and every connector, built once."""
 
     settings: Settings
     secrets: Secrets
     metrics: Metrics
     workspaces: Workspaces
-    _scm: ScmProvider | None = field(default=None, repr=False)
+    sources: dict[str, ErrorSource] = field(default_factory=dict)
+    # One provider per forge per process, so its write lock and spacing hold across jobs.
+    forges: dict[str, ScmProvider] = field(default_factory=dict)
+    notifiers: list[Notifier] = field(default_factory=list)
+    _provider: ModelProvider | None = field(default=None, repr=False)
 
-    def llm_key(self) -> str | None:
-        return self.secrets.llm_key.get_secret_value() if self.secrets.llm_key else None
+    @classmethod
+    def build(cls, settings: Settings, secrets: Secrets, metrics: Metrics, workspaces: Workspaces) -> Services:
+        return cls(settings=settings, secrets=secrets, metrics=metrics, workspaces=workspaces,
+                   sources=connectors.build_sources(settings, secrets),
+                   forges=connectors.build_forges(settings, secrets),
+                   notifiers=connectors.build_notifiers(settings, secrets))
 
-    def scm_token(self) -> str | None:
-        return self.secrets.github_token.get_secret_value() if self.secrets.github_token else None
+    def source(self, name: str) -> ErrorSource:
+        found = self.sources.get(name)
+        if found is None:
+            raise SourceError(f"no source named {name!r} is configured (sources: {', '.join(self.sources)})")
+        return found
 
-    def sentry(self) -> SentryClient:
-        return sentry_client(self.settings, self.secrets)
+    def forge_for(self, project: ProjectConfig) -> ScmProvider:
+        return self.forges[self.settings.scm_of(project)]
 
-    def scm(self) -> ScmProvider:
-        """One provider per process, so its write lock and spacing hold across concurrent jobs."""
-        if self._scm is None:
-            self._scm = forge.scm_provider(self.settings, self.secrets)
-        return self._scm
-
-
-def sentry_client(settings: Settings, secrets: Secrets) -> SentryClient:
-    token = secrets.sentry_token.get_secret_value() if secrets.sentry_token else ""
-    if not token:
-        raise SentryError("AUTOFIXER_SENTRY_TOKEN is not set: the Sentry API cannot be called")
-    worker = settings.worker
-    return SentryClient(
-        token,
-        settings.source.org,
-        settings.source.base_url,
-        retry=RetryPolicy(max_attempts=worker.sentry_max_attempts, initial_wait=worker.sentry_backoff_seconds),
-    )
+    def provider(self) -> ModelProvider:
+        """The configured model provider, built on first use (raises ProviderUnavailable); cached
+        so the SDK client keeps its connection pool between turns."""
+        if self._provider is None:
+            self._provider = connectors.build_provider(self.settings.llm, connectors.context(self.settings, self.secrets))
+        return self._provider
 
 
 _services: Services | None = None

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import yaml
 
-from server.webhook import sign
+from sources.sentry.webhook import sign
 from tests.fakes.serve import free_port
 
 WEBHOOK_SECRET = "test-webhook-secret-not-real"

@@ -25,6 +25,7 @@ from agent.anthropic_provider import AnthropicProvider
 from agent.context import render_task
 from agent.loop import NUDGE, Limits, Progress, run_agent, tool_specs
 from agent.pricing import DEFAULT_MODEL, FALLBACK_PRICE, PRICES, cost_usd, price_for
+from agent.pricing import RecordedPricing
 from agent.provider import ModelProvider, ModelRequest, ModelTurn, ToolCall
 from agent.transcript import Transcript, read_transcript, transcript_path
 from domain import Breadcrumb, Confidence, ErrorEvent, ExceptionInfo, FixResult, RequestContext, StackFrame, Usage
@@ -562,6 +563,7 @@ class ScriptedProvider:
 
     name = "scripted"
     model = "scripted-model"
+    pricing = RecordedPricing()  # the scripted turns carry their own usage
 
     def __init__(self, turns: list[ModelTurn]) -> None:
         self.turns = list(turns)

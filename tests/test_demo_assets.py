@@ -25,7 +25,7 @@ from agent.pricing import cost_usd
 from agent.replay_provider import Recording, ReplayProvider
 from domain import Confidence, ErrorEvent, FileChange
 from evals.recorder import _context_pairs, ingest_to_api, rewrite_paths
-from server.webhook import fix_request
+from sources.sentry.webhook import fix_request
 from sources.sentry.parser import is_api_format, parse_event
 from tests.fixtures_path import shared_dir
 from tests.test_tools_files import git

@@ -31,7 +31,7 @@ import yaml
 
 from domain import ErrorEvent, StackFrame
 from evals.recorder import RecorderSetupError, ingest_to_api
-from server.webhook import fix_request
+from sources.sentry.webhook import fix_request
 from sources.sentry.parser import is_api_format, parse_event
 from tools.mapping import FrameMapper
 

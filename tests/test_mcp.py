@@ -526,11 +526,11 @@ async def test_open_pull_request_hands_publish_the_staged_fix(
     settings = parse_settings(raw)
     calls: list[dict[str, Any]] = []
 
-    async def publish(settings: Any, secrets: Any, project: Any, *, worktree: Path, issue_id: str, event: Any,
-                      fix: Any) -> PublishOutcome:
+    async def publish(behavior: Any, project: Any, *, worktree: Path, issue_id: str, event: Any,
+                      fix: Any, source: Any, forge: Any, secrets: list[str]) -> PublishOutcome:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=worktree, capture_output=True, text=True).stdout
-        calls.append(dict(settings=settings, project=project, worktree=worktree, head=head.strip(),
-                          issue_id=issue_id, event=event, fix=fix))
+        calls.append(dict(behavior=behavior, project=project, worktree=worktree, head=head.strip(),
+                          issue_id=issue_id, event=event, fix=fix, source=source, forge=forge))
         return PublishOutcome(state="dry_run", branch=BRANCH)
 
     async with Triage(settings, Secrets()) as triage:
@@ -546,7 +546,8 @@ async def test_open_pull_request_hands_publish_the_staged_fix(
     assert c["head"] == head and c["issue_id"] == ISSUE and c["project"].scm_repo == "acme/shop"
     assert c["event"].project == "shop" and c["worktree"].name.endswith(f"-{ISSUE}")
     # A person asking is not "automatic": auto-pr does not apply, dry-run still does.
-    assert c["settings"].behavior.auto_pr is True and c["settings"].behavior.dry_run is True
+    assert c["behavior"].auto_pr is True and c["behavior"].dry_run is True
+    assert c["source"].kind == "sentry" and c["forge"].kind == "github"
     assert settings.behavior.auto_pr is False
     fix = c["fix"]
     assert (fix.pr_title, fix.analysis, fix.confidence) == ("fix(cart): handle missing discounts", "Body.",

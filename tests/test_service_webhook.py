@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.webhook import sign
+from sources.sentry.webhook import sign
 from tests.fakes.sentry_api import FakeSentry, Failure, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, WEBHOOK_SECRET, Service

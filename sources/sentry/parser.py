@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from domain.event import Breadcrumb, ErrorEvent, ExceptionInfo, RequestContext, StackFrame
+from domain.issue import Issue
 
 __all__ = ["is_api_format", "parse_event", "parse_webhook_event"]
 
@@ -72,6 +73,24 @@ def parse_event(
     if event.issue_id is None and event.issue_url:
         event.issue_id = _issue_id_from_url(event.issue_url)
     return event
+
+
+def parse_issue(raw: Mapping[str, Any]) -> Issue:
+    """An issue (GroupSerializer JSON: the issue details and the issue list's entries)."""
+    return Issue(
+        id=_scalar_text(raw["id"]) if raw.get("id") is not None else "",
+        short_id=_text(raw.get("shortId")),
+        title=_text(raw.get("title")) or "",
+        culprit=_text(raw.get("culprit")),
+        project=_project_slug(raw.get("project")),
+        status=_text(raw.get("status")),
+        level=_text(raw.get("level")),
+        count=_int(raw.get("count")),
+        user_count=_int(raw.get("userCount")),
+        first_seen=_text(raw.get("firstSeen")),
+        last_seen=_text(raw.get("lastSeen")),
+        url=_text(raw.get("permalink")),
+    )
 
 
 def parse_webhook_event(body: dict[str, Any]) -> ErrorEvent | None:

@@ -1,0 +1,1 @@
+"""Notifiers: tell people what a fix job did (log by default; Slack, Discord, … as connectors)."""

@@ -1,0 +1,109 @@
+"""The contract every error source (Sentry, Datadog, Rollbar) fulfils.
+
+A source does four things for the pipeline: it checks that a webhook delivery really comes from
+the tracker (`verify`), says what the delivery asks for (`fix_request`: an issue to fix, or
+nothing), fetches that issue's latest event and turns it into the one `ErrorEvent` every later
+stage reads, and names what the rest of the system derives from an issue: the job id (the
+idempotency key), the branch suffix, the commit trailer and the link a person clicks.
+
+Fetching is split into `fetch_*` (network, the tracker's own JSON, which a durable step records
+as it came) and `parse_*` (pure), so a recovered job re-parses the recorded payload and never
+asks the tracker twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from domain import ErrorEvent, Issue
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook request, as received: the raw body is what signatures are computed over."""
+
+    headers: Mapping[str, str]  # case-insensitive in practice (Quart/werkzeug headers)
+    body: bytes
+    content_type: str  # the mimetype without parameters, e.g. "application/json"
+
+
+class FixRequest(BaseModel):
+    """What a delivery, a poll or a person asks for: fix one issue of one source."""
+
+    issue_id: str
+    project: str | None = None  # the tracker's project, when the delivery names it
+    title: str = ""
+    trigger: str = ""  # e.g. "issue.created", for logs and the job outcome
+
+
+class DeliveryRejected(Exception):
+    """The delivery is not one we act on: 401 (not from the tracker), 400/415 (malformed).
+
+    `outcome` is the metrics label (bad_signature, malformed); the message is safe to answer with.
+    """
+
+    def __init__(self, status: int, message: str, *, outcome: str = "malformed") -> None:
+        super().__init__(message)
+        self.status = status
+        self.outcome = outcome
+
+
+class SourceError(Exception):
+    """The tracker refused or stayed unavailable after retries; the reason is safe to show."""
+
+    def __init__(self, reason: str, *, status: int | None = None, not_found: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.not_found = not_found
+
+
+@runtime_checkable
+class ErrorSource(Protocol):
+    name: str  # the configured name: webhook route /api/webhook/<name> and job-id prefix
+    kind: str  # the connector type, e.g. "sentry"
+    label: str  # how people call the tracker in text, e.g. "Sentry"
+
+    def verify(self, delivery: Delivery) -> None:
+        """Raise DeliveryRejected(401) unless the delivery is authentic."""
+        ...
+
+    def fix_request(self, delivery: Delivery) -> FixRequest | None:
+        """What an authentic delivery asks for; None when it is acknowledged and ignored."""
+        ...
+
+    async def fetch_event(self, issue_id: str) -> dict[str, Any]:
+        """The issue's latest event, in the tracker's own format (raises SourceError)."""
+        ...
+
+    def parse_event(self, raw: dict[str, Any], issue_id: str) -> ErrorEvent: ...
+
+    async def fetch_issue(self, issue_id: str) -> dict[str, Any]:
+        """The issue's details, in the tracker's own format (raises SourceError)."""
+        ...
+
+    def parse_issue(self, raw: dict[str, Any]) -> Issue: ...
+
+    async def list_issues(self, project: str | None = None, query: str | None = None, limit: int = 25) -> list[Issue]:
+        ...
+
+    def job_id(self, issue_id: str) -> str:
+        """The idempotency key: duplicate deliveries and replicas collapse to one job."""
+        ...
+
+    def branch_suffix(self, issue_id: str) -> str: ...
+
+    def commit_trailer(self, issue_id: str, issue_url: str | None) -> str: ...
+
+    def issue_url(self, issue_id: str) -> str: ...
+
+    async def aclose(self) -> None: ...
+
+
+async def latest_event(source: ErrorSource, issue_id: str) -> ErrorEvent:
+    """Fetch and parse in one call, for callers that need no checkpoint in between."""
+    return source.parse_event(await source.fetch_event(issue_id), issue_id)
