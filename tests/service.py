@@ -87,7 +87,7 @@ class Service:
                 self.kill()
 
     def post_webhook(self, body: bytes | dict[str, Any], resource: str, *, secret: str = WEBHOOK_SECRET,
-                     headers: dict[str, str] | None = None) -> httpx.Response:
+                     headers: dict[str, str] | None = None, source: str = "sentry") -> httpx.Response:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         sent = {
             "Content-Type": "application/json",
@@ -97,7 +97,7 @@ class Service:
             "Request-ID": "test",
             **(headers or {}),
         }
-        return httpx.post(f"{self.url}/api/webhook/sentry", content=raw, headers=sent, timeout=10)
+        return httpx.post(f"{self.url}/api/webhook/{source}", content=raw, headers=sent, timeout=10)
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         token = self.env.get("AUTOFIXER_API_TOKEN")
