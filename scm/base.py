@@ -13,6 +13,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from common.http import HttpError
+
 
 class PullRequestSpec(BaseModel):
     repo: str  # owner/name
@@ -32,12 +34,9 @@ class PullRequest(BaseModel):
     created: bool  # False: an open PR for this head already existed and was returned
 
 
-class ScmError(Exception):
-    """The forge refused or stayed unavailable after retries; the message is safe to show."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+class ScmError(HttpError):
+    """The forge refused, a push failed, or the forge stayed unavailable after retries; the
+    message is safe to show. An HttpError, so `status` and `retryable` come with it."""
 
 
 class ScmProvider(Protocol):
