@@ -14,17 +14,15 @@ from typing import Protocol, runtime_checkable
 
 import httpx
 
+from common.http import HttpError
 from domain.pull_request import PullRequest, PullRequestSpec
 
 __all__ = ["PullRequest", "PullRequestSpec", "ScmError", "ScmProvider"]
 
 
-class ScmError(Exception):
-    """The forge refused or stayed unavailable after retries; the message is safe to show."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+class ScmError(HttpError):
+    """The forge refused, a push failed, or the forge stayed unavailable after retries; the
+    message is safe to show. An HttpError, so `status` and `retryable` come with it."""
 
 
 @runtime_checkable

@@ -16,6 +16,10 @@ Talking to GitHub politely, as its REST guide asks of integrators:
 - 5xx, timeouts and connection errors are retried with exponential backoff;
 - 401, 404 and other 4xx fail at once with GitHub's own `message`.
 
+The retrying, waiting, error text and redaction are the shared HTTP layer's (common.http); this
+module only declares how GitHub differs: its headers, the write lock, which 403s are rate
+limits, the `x-ratelimit-reset` hint, and a policy that never retries early.
+
 The token only ever goes into the Authorization header of requests to `base_url`: it is never
 in an exception message, a log line or the provider's repr.
 
@@ -25,21 +29,27 @@ GitHub Enterprise Server: `base_url="https://HOST/api/v3"` (see `enterprise_api_
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from http import HTTPStatus
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
 from common.config import ConnectorConfig, ConnectorContext, HttpUrlMixin
+from common.http import (
+    USER_AGENT,
+    Clock,
+    HttpClient,
+    HttpError,
+    RetryPolicy,
+    Sleep,
+    TokenAuth,
+    reset_wait,
+    retry_after,
+    safe_json,
+)
 from scm import git_push
 from scm.base import PullRequest, PullRequestSpec, ScmError
 from tools.workspace import TOKEN_USER
@@ -52,19 +62,8 @@ MEDIA_TYPE = "application/vnd.github+json"
 MAX_BODY_CHARS = 65536  # GitHub refuses longer PR bodies with a 422 ("body is too long")
 ALREADY_EXISTS = "a pull request already exists"
 RESET_MARGIN_S = 1.0  # x-ratelimit-reset has one-second granularity; never retry a hair early
-
-Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], float]
-
-
-def _version() -> str:
-    try:
-        return metadata.version("autofixer")
-    except metadata.PackageNotFoundError:  # a source tree that was never installed
-        return "0.0.0+unknown"
-
-
-USER_AGENT = f"autofixer/{_version()}"
+# Past a full primary-limit window (max_wait), a call may still spend this long on backoffs.
+EXTRA_TOTAL_WAIT_S = 900.0
 
 
 def enterprise_api_url(server: str) -> str:
@@ -75,41 +74,24 @@ def enterprise_api_url(server: str) -> str:
     return server if server.endswith("/api/v3") else f"{server}/api/v3"
 
 
-# ── retry bookkeeping ────────────────────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class _Retry:
-    """Why one attempt is worth repeating, and how long the server told us to wait (if it did)."""
-
-    reason: str
-    status: int | None = None
-    mandated: float | None = None  # seconds GitHub asked for (retry-after / reset)
-    secondary: bool = False  # a secondary rate limit without any hint: a minute, then doubling
-
-
-
 class GitHubConfig(ConnectorConfig, HttpUrlMixin):
     type: Literal["github"] = "github"
     base_url: str | None = None  # the REST API; GitHub Enterprise: https://HOST/api/v3
     token_env: str = "AUTOFIXER_GITHUB_TOKEN"  # fine-grained token: Contents, Pull requests, Issues: write
 
 
-class BearerAuth(httpx.Auth):
-    """`Authorization: Bearer <token>` on every request, added at send time (never logged)."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
-
-
-class GitHubProvider:
+class GitHubProvider(HttpClient):
     """Push branches and open pull requests on GitHub or GitHub Enterprise Server."""
 
     name = "github"
+    vendor = "GitHub"
+    base_url_hint = "is the base URL the API root (https://api.github.com or https://HOST/api/v3)?"
+    status_hints = {
+        401: "check the GitHub token (it may be wrong, expired or revoked)",
+        404: ("the repository does not exist or the token cannot see it "
+              "(GitHub answers 404 rather than 403 for private repositories)"),
+        403: "the token lacks a permission (Pull requests: write, Contents: write, Issues: write for labels)",
+    }
 
     def __init__(
         self,
@@ -121,6 +103,7 @@ class GitHubProvider:
         min_secondary_wait: float = 60.0,
         initial_backoff: float = 1.0,
         max_wait: float = 3600.0,
+        max_total_wait: float | None = None,
         write_interval: float = 1.0,
         timeout: float = 30.0,
         token_user: str = TOKEN_USER,
@@ -129,28 +112,41 @@ class GitHubProvider:
         clock: Clock = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        self._token = token  # may be empty: a dry run that only pushes to a local path needs none
-        self.base_url = _normalise_base_url(base_url)
+        retry = RetryPolicy(
+            max_attempts=max_attempts,
+            initial_wait=initial_backoff,
+            # An hour covers a whole primary rate-limit window, so a reset is always waited out.
+            max_wait=max_wait,
+            max_total_wait=max_wait + EXTRA_TOTAL_WAIT_S if max_total_wait is None else max_total_wait,
+            # Writes are serialised and spaced below, so there is no herd for jitter to spread;
+            # exact waits also keep the rate-limit arithmetic checkable.
+            jitter=0.0,
+            # A secondary limit without any hint: at least a minute, then exponentially longer.
+            rate_limit_wait=min_secondary_wait,
+            # GitHub may ban integrations that keep calling while limited: a mandated wait
+            # longer than max_wait fails at once instead of retrying early.
+            shorten_long_hints=False,
+            # 403 is also how GitHub says "rate limited" (is_rate_limited tells the two apart).
+            fail_fast=frozenset({401, 404}),
+        )
+        super().__init__(
+            base_url,
+            # The token may be empty: a dry run that only pushes to a local path needs none.
+            auth=TokenAuth(token) if token else None,
+            headers={"Accept": MEDIA_TYPE, "X-GitHub-Api-Version": api_version},
+            timeout=timeout, retry=retry, follow_redirects=True, transport=transport,
+            sleep=sleep, clock=clock, logger=log,
+        )
+        self._token = token
         self.api_version = api_version
-        self.max_attempts = max_attempts
-        self.min_secondary_wait = min_secondary_wait
-        self.initial_backoff = initial_backoff
-        # An hour covers a whole primary rate-limit window, so a reset is always waited out.
-        self.max_wait = max_wait
         self.write_interval = write_interval
-        self.timeout = timeout
         self.token_user = token_user
         self.push_timeout = push_timeout
-        self._sleep = sleep
-        self._clock = clock
-        self._transport = transport
         self._write_lock = asyncio.Lock()
         self._last_write: float | None = None
 
     def __repr__(self) -> str:  # explicit, so no attribute added later can drag the token along
-        return f"GitHubProvider(base_url={self.base_url!r}, api_version={self.api_version!r})"
+        return self.redact(f"GitHubProvider(base_url={self.base_url!r}, api_version={self.api_version!r})")
 
     # ── credentials (the ScmProvider contract) ───────────────────────────────────────────
 
@@ -173,10 +169,6 @@ class GitHubProvider:
     def git_token(self) -> str | None:
         return self._token or None
 
-    @property
-    def auth(self) -> httpx.Auth | None:
-        return BearerAuth(self._token) if self._token else None
-
     # ── ScmProvider ──────────────────────────────────────────────────────────────────────
 
     async def push_branch(self, worktree: Path, branch: str, clone_url: str) -> None:
@@ -184,33 +176,14 @@ class GitHubProvider:
                                    token_user=self.token_user, timeout=self.push_timeout)
 
     async def find_open_pull_request(self, repo: str, head: str) -> PullRequest | None:
-        async with self._client() as http:
-            return await self._find_open(http, repo, head)
-
-    async def open_pull_request(self, spec: PullRequestSpec) -> PullRequest:
-        async with self._client() as http:
-            existing = await self._find_open(http, spec.repo, spec.head)
-            if existing is not None:
-                log.info("github: %s already has open PR #%d for %s; not opening another",
-                         spec.repo, existing.number, spec.head)
-                return existing
-            pr = await self._create(http, spec)
-            if pr.created and spec.labels:
-                await self._add_labels(http, spec.repo, pr.number, spec.labels)
-            return pr
-
-    # ── pull requests ────────────────────────────────────────────────────────────────────
-
-    async def _find_open(self, http: httpx.AsyncClient, repo: str, head: str) -> PullRequest | None:
         owner, _ = _split_repo(repo)
         branch, qualified = _head_filter(owner, head)
-        response = await self._request(
-            http, "GET", f"{_repo_path(repo)}/pulls",
+        response = await self.request(
+            "GET", f"{_repo_path(repo)}/pulls",
             params={"head": qualified, "state": "open", "per_page": "100"},
             what=f"listing open pull requests of {repo} for {head}",
         )
-        self._raise_for_status(response, what=f"listing open pull requests of {repo}")
-        pulls = _json(response, what=f"the pull request list of {repo}")
+        pulls = self.json_body(response, what=f"the pull request list of {repo}")
         if not isinstance(pulls, list):
             raise ScmError(f"GitHub returned {type(pulls).__name__} for the pull request list of {repo}, expected a list")
         # Filter again here: GitHub ignores a `head` filter it cannot parse and then lists every
@@ -220,7 +193,20 @@ class GitHubProvider:
                 return _to_pull_request(pull, created=False)
         return None
 
-    async def _create(self, http: httpx.AsyncClient, spec: PullRequestSpec) -> PullRequest:
+    async def open_pull_request(self, spec: PullRequestSpec) -> PullRequest:
+        existing = await self.find_open_pull_request(spec.repo, spec.head)
+        if existing is not None:
+            log.info("github: %s already has open PR #%d for %s; not opening another",
+                     spec.repo, existing.number, spec.head)
+            return existing
+        pr = await self._create(spec)
+        if pr.created and spec.labels:
+            await self._add_labels(spec.repo, pr.number, spec.labels)
+        return pr
+
+    # ── pull requests ────────────────────────────────────────────────────────────────────
+
+    async def _create(self, spec: PullRequestSpec) -> PullRequest:
         payload = {
             "title": spec.title,
             "head": spec.head,
@@ -229,62 +215,41 @@ class GitHubProvider:
             "draft": spec.draft,
         }
         what = f"opening a pull request {spec.head} → {spec.base} on {spec.repo}"
-        response = await self._request(http, "POST", f"{_repo_path(spec.repo)}/pulls", json=payload, what=what)
+        response = await self.request("POST", f"{_repo_path(spec.repo)}/pulls", json=payload, what=what, check=False)
         if response.status_code == 422 and _already_exists(response):
             # Another worker (or an earlier attempt whose answer was lost) opened it first.
-            existing = await self._find_open(http, spec.repo, spec.head)
+            existing = await self.find_open_pull_request(spec.repo, spec.head)
             if existing is None:
                 raise ScmError(f"GitHub says a pull request for {spec.head} already exists on {spec.repo}, "
                                "but no open one was found", status=422)
             log.info("github: PR #%d for %s was opened concurrently; using it", existing.number, spec.head)
             return existing
-        self._raise_for_status(response, what=what)
-        pr = _to_pull_request(_json(response, what="the new pull request"), created=True)
+        self.raise_for_status(response, what=what)
+        pr = _to_pull_request(self.json_body(response, what="the new pull request"), created=True)
         log.info("github: opened PR #%d %s", pr.number, pr.url)
         return pr
 
-    async def _add_labels(self, http: httpx.AsyncClient, repo: str, number: int, labels: list[str]) -> None:
+    async def _add_labels(self, repo: str, number: int, labels: list[str]) -> None:
         """Label the new PR (PRs are issues to the labels API). A refusal is logged, not raised:
         the PR exists and is the deliverable, and failing here would make a retry skip labels
         anyway (the retry finds the open PR and returns it)."""
         what = f"labelling PR #{number} of {repo}"
         try:
-            response = await self._request(
-                http, "POST", f"{_repo_path(repo)}/issues/{number}/labels", json={"labels": labels}, what=what
-            )
-            self._raise_for_status(response, what=what)
+            await self.request("POST", f"{_repo_path(repo)}/issues/{number}/labels", json={"labels": labels},
+                               what=what)
         except ScmError as exc:
             log.warning("github: %s", exc)
 
-    # ── HTTP ─────────────────────────────────────────────────────────────────────────────
+    # ── HTTP: what GitHub does differently ───────────────────────────────────────────────
 
-    @contextlib.asynccontextmanager
-    async def _client(self) -> AsyncIterator[httpx.AsyncClient]:
-        # One short-lived client per operation: the provider holds no open connections between
-        # jobs and is never tied to the event loop it happened to be created on.
-        async with httpx.AsyncClient(transport=self._transport, timeout=self.timeout,
-                                     follow_redirects=True) as http:
-            yield http
-
-    def _headers(self) -> dict[str, str]:
-        headers = {
-            "Accept": MEDIA_TYPE,
-            "X-GitHub-Api-Version": self.api_version,
-            "User-Agent": USER_AGENT,
-        }
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        return headers
-
-    async def _request(self, http: httpx.AsyncClient, method: str, path: str, *, what: str,
-                       params: dict[str, str] | None = None, json: Any = None) -> httpx.Response:
-        if method == "GET":
-            return await self._with_retries(http, method, path, params=params, json=json, what=what)
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if method in ("GET", "HEAD"):
+            return await super().request(method, path, **kwargs)
         # GitHub asks integrators not to make concurrent write requests.
         async with self._write_lock:
             await self._pace_writes()
             try:
-                return await self._with_retries(http, method, path, params=params, json=json, what=what)
+                return await super().request(method, path, **kwargs)
             finally:
                 self._last_write = self._clock()
 
@@ -297,103 +262,33 @@ class GitHubProvider:
         if wait > 0:
             await self._sleep(wait)
 
-    async def _with_retries(self, http: httpx.AsyncClient, method: str, path: str, *, what: str,
-                            params: dict[str, str] | None, json: Any) -> httpx.Response:
-        failures = 0  # unhinted transient failures so far: the exponent of the backoff
-        secondary_hits = 0  # unhinted secondary rate limits so far: the exponent of their wait
-        last: _Retry | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            retry: _Retry | None
-            try:
-                response = await http.request(method, self.base_url + path, params=params, json=json,
-                                              headers=self._headers())
-            except httpx.TimeoutException as exc:
-                retry, response = _Retry(f"no answer within {self.timeout:g}s ({type(exc).__name__})"), None
-            except httpx.TransportError as exc:
-                retry, response = _Retry(f"connection failed ({type(exc).__name__})"), None
-            else:
-                retry = self._retry_for(response)
-            if retry is None and response is not None:
-                return response
-            assert retry is not None
-            last = retry
-            if attempt == self.max_attempts:
-                break
-            wait = self._wait_for(retry, failures, secondary_hits, what=what)
-            if retry.secondary:
-                secondary_hits += 1
-            elif retry.mandated is None:
-                failures += 1
-            log.warning("github: %s: attempt %d/%d failed (%s); retrying in %.1fs",
-                        what, attempt, self.max_attempts, self._redact(retry.reason), wait)
-            await self._sleep(wait)
-        assert last is not None
-        raise ScmError(
-            self._redact(f"GitHub API at {self.base_url} unavailable for {what} after "
-                         f"{self.max_attempts} attempts; last error: {last.reason}"),
-            status=last.status,
-        )
+    def is_rate_limited(self, response: httpx.Response) -> bool:
+        """403 also means "forbidden"; only these signs make it a rate limit (GitHub's docs)."""
+        if response.status_code not in (403, 429):
+            return False
+        if response.status_code == 429 or "retry-after" in response.headers:
+            return True
+        if response.headers.get("x-ratelimit-remaining") == "0":
+            return True
+        return "rate limit" in self.server_message(response).lower()
 
-    def _retry_for(self, response: httpx.Response) -> _Retry | None:
-        """A _Retry when `response` is worth repeating, None when it is final (success or not)."""
-        status = response.status_code
-        if status >= 500:
-            return _Retry(f"HTTP {status} {_phrase(response)}", status=status, mandated=_retry_after(response))
-        if status not in (403, 429) or not _is_rate_limited(response):
-            return None
-        reason = f"HTTP {status}: {_message(response) or 'rate limited'}"
-        if (after := _retry_after(response)) is not None:
-            return _Retry(reason, status=status, mandated=after)
-        if response.headers.get("x-ratelimit-remaining") == "0" and (reset := _float(response, "x-ratelimit-reset")):
-            return _Retry(reason, status=status, mandated=max(reset - self._clock(), 0.0) + RESET_MARGIN_S)
-        return _Retry(reason, status=status, secondary=True)
+    def wait_hint(self, response: httpx.Response) -> float | None:
+        """`retry-after` first; else, for a used-up primary limit, until `x-ratelimit-reset`
+        (epoch seconds, every response carries it, so it only counts when remaining is 0)."""
+        now = self._clock()
+        if (after := retry_after(response, now)) is not None:
+            return after
+        if response.status_code in (403, 429) and response.headers.get("x-ratelimit-remaining") == "0":
+            reset = reset_wait(response, "x-ratelimit-reset", now, epoch=True)
+            if reset is not None:
+                return max(reset, 0.0) + RESET_MARGIN_S
+        return None
 
-    def _wait_for(self, retry: _Retry, failures: int, secondary_hits: int, *, what: str) -> float:
-        if retry.mandated is not None:
-            if retry.mandated > self.max_wait:
-                resume = datetime.fromtimestamp(self._clock() + retry.mandated, tz=timezone.utc)
-                raise ScmError(
-                    self._redact(f"GitHub rate limit hit while {what}: it asks to wait {retry.mandated:.0f}s "
-                                 f"(until {resume:%Y-%m-%d %H:%M:%S} UTC), longer than the {self.max_wait:g}s "
-                                 f"this provider waits; last answer: {retry.reason}"),
-                    status=retry.status,
-                )
-            return retry.mandated
-        if retry.secondary:
-            return min(self.min_secondary_wait * 2**secondary_hits, self.max_wait)
-        return min(self.initial_backoff * 2**failures, self.max_wait)
-
-    def _raise_for_status(self, response: httpx.Response, *, what: str) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        said = _message(response)
-        head = f"GitHub API answered {status} {_phrase(response)} for {what}"
-        if status == 401:
-            hint = "check the GitHub token (it may be wrong, expired or revoked)"
-        elif status == 404:
-            hint = ("the repository does not exist or the token cannot see it "
-                    "(GitHub answers 404 rather than 403 for private repositories)")
-        elif status == 403:
-            hint = "the token lacks a permission (Pull requests: write, Contents: write, Issues: write for labels)"
-        else:
-            hint = ""
-        details = "; ".join(p for p in (hint, f"GitHub said: {said}" if said else "", _errors(response)) if p)
-        raise ScmError(self._redact(f"{head}: {details}" if details else head), status=status)
-
-    def _redact(self, text: str) -> str:
-        # Belt and braces: nothing echoed back from a server may carry the token out.
-        return text.replace(self._token, "[redacted]") if self._token else text
+    def make_error(self, message: str, *, status: int | None, retryable: bool) -> HttpError:
+        return ScmError(message, status=status, retryable=retryable)
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────
-
-
-def _normalise_base_url(base_url: str) -> str:
-    url = base_url.strip().rstrip("/")
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"GitHub API base URL must start with http:// or https://, got {base_url!r}")
-    return url
 
 
 def _split_repo(repo: str) -> tuple[str, str]:
@@ -442,79 +337,9 @@ def _clip_body(body: str) -> str:
 
 
 def _already_exists(response: httpx.Response) -> bool:
-    body = _safe_json(response)
+    body = safe_json(response)
     errors = body.get("errors") if isinstance(body, dict) else None
     return any(isinstance(e, dict) and ALREADY_EXISTS in str(e.get("message", "")).lower() for e in errors or [])
-
-
-def _is_rate_limited(response: httpx.Response) -> bool:
-    """403 also means "forbidden"; only these signs make it a rate limit (GitHub's docs)."""
-    if response.status_code == 429 or "retry-after" in response.headers:
-        return True
-    if response.headers.get("x-ratelimit-remaining") == "0":
-        return True
-    return "rate limit" in _message(response).lower()
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:  # GitHub sends seconds; an HTTP-date is left to the generic backoff
-        return None
-
-
-def _float(response: httpx.Response, header: str) -> float | None:
-    try:
-        return float(response.headers[header])
-    except (KeyError, ValueError):
-        return None
-
-
-def _safe_json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _json(response: httpx.Response, *, what: str) -> Any:
-    body = _safe_json(response)
-    if body is None:
-        kind = response.headers.get("content-type", "no content type")
-        raise ScmError(f"GitHub answered {response.status_code} with a non-JSON body ({kind}) for {what}: "
-                       "is the base URL the API root (https://api.github.com or https://HOST/api/v3)?",
-                       status=response.status_code)
-    return body
-
-
-def _message(response: httpx.Response) -> str:
-    body = _safe_json(response)
-    message = body.get("message") if isinstance(body, dict) else None
-    return message[:300] if isinstance(message, str) else ""
-
-
-def _errors(response: httpx.Response) -> str:
-    """GitHub's validation `errors` list (422) in one line: what to fix, field by field."""
-    body = _safe_json(response)
-    errors = body.get("errors") if isinstance(body, dict) else None
-    parts: list[str] = []
-    for err in errors if isinstance(errors, list) else []:
-        if isinstance(err, dict):
-            text = err.get("message") or " ".join(
-                str(err[k]) for k in ("resource", "field", "code") if err.get(k)
-            )
-            parts.append(str(text))
-        else:
-            parts.append(str(err))
-    return f"errors: {'; '.join(parts)[:500]}" if parts else ""
-
-
-def _phrase(response: httpx.Response) -> str:
-    try:
-        return response.reason_phrase or HTTPStatus(response.status_code).phrase
-    except ValueError:
-        return ""
 
 
 __all__ = ["DEFAULT_API_URL", "DEFAULT_API_VERSION", "USER_AGENT", "GitHubProvider", "enterprise_api_url"]

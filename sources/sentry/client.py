@@ -7,25 +7,34 @@ hints; auth and not-found errors fail at once with a message that says what to c
 
 The API token is only ever put in the Authorization header of outgoing requests: it is never
 part of an exception message, a repr or a log line.
+
+Retrying, waiting, error text and redaction are the shared HTTP layer's (common.http); this
+module declares how Sentry differs: `X-Sentry-Rate-Limit-Reset` on 429s, its error classes,
+what to check on 401/403, and the organization path with its legacy fallback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from http import HTTPStatus
-from importlib import metadata
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+
+from common.http import (
+    DEFAULT_RETRY,
+    USER_AGENT,
+    Clock,
+    HttpClient,
+    HttpError,
+    RetryPolicy,
+    Sleep,
+    TokenAuth,
+    reset_wait,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,26 +43,15 @@ MAX_PAGE_SIZE = 100
 TOKEN_HINT = "check AUTOFIXER_SENTRY_TOKEN and the integration's Issue & Event read permission"
 
 
-def _version() -> str:
-    try:
-        return metadata.version("autofixer")
-    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
-        return "0.0.0+unknown"
-
-
-USER_AGENT = f"autofixer/{_version()}"
-
-
 # ── errors ───────────────────────────────────────────────────────────────────────────────
 
 
-class SentryError(Exception):
+class SentryError(HttpError):
     """A Sentry API call failed; `reason` is a sentence a person can act on."""
 
-    def __init__(self, reason: str, *, status: int | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(reason, status=status, retryable=retryable)
         self.reason = reason
-        self.status = status
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status!r}, reason={self.reason!r})"
@@ -71,34 +69,12 @@ class SentryUnavailable(SentryError):
     """Timeouts, connection errors, 5xx or 429 until the retry budget ran out."""
 
 
-class _Transient(Exception):
-    """Internal: one attempt failed in a way worth retrying; `delay` is the server's hint."""
-
-    def __init__(self, what: str, *, status: int | None = None, delay: float | None = None) -> None:
-        super().__init__(what)
-        self.what = what
-        self.status = status
-        self.delay = delay
-
-
-# ── configuration ────────────────────────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try. Tests shrink the waits; production keeps the defaults."""
-
-    max_attempts: int = 5
-    initial_wait: float = 1.0  # first backoff step, seconds; doubles each retry (+ jitter)
-    max_wait: float = 60.0  # cap for any single wait, server hints included
-
-
-DEFAULT_RETRY = RetryPolicy()
-Sleep = Callable[[float], Awaitable[None]]
-
-
-class SentryClient:
+class SentryClient(HttpClient):
     """`async with SentryClient(token, org, base_url) as sentry: await sentry.latest_event(id)`."""
+
+    name = "sentry"
+    vendor = "Sentry"
+    base_url_hint = "is the base URL the Sentry install's root?"
 
     def __init__(
         self,
@@ -111,39 +87,20 @@ class SentryClient:
         http: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
     ) -> None:
         if not token:
             raise ValueError("Sentry token is empty: set AUTOFIXER_SENTRY_TOKEN")
         if not org:
             raise ValueError("Sentry organization slug is empty")
-        self._token = token
-        self.org = org
-        self.base_url = _normalise_base_url(base_url)
-        self.timeout = timeout
-        self.retry = retry
-        self._sleep = sleep
-        self._clock = clock
-        self._backoff = wait_exponential_jitter(
-            multiplier=retry.initial_wait, max=retry.max_wait, jitter=retry.initial_wait
+        super().__init__(
+            _install_root(base_url), auth=TokenAuth(token), timeout=timeout, retry=retry, http=http,
+            transport=transport, sleep=sleep, clock=clock, logger=log,
         )
-        # A caller-supplied client is shared (connection pool reuse), so we never close it,
-        # and credentials go on each request rather than onto that client.
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(transport=transport)
+        self.org = org
 
     def __repr__(self) -> str:  # explicit, so no attribute added later can drag the token along
-        return f"SentryClient(base_url={self.base_url!r}, org={self.org!r})"
-
-    async def __aenter__(self) -> SentryClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        return self.redact(f"SentryClient(base_url={self.base_url!r}, org={self.org!r})")
 
     # ── public API ───────────────────────────────────────────────────────────────────────
 
@@ -198,7 +155,7 @@ class SentryClient:
         while len(issues) < limit:
             page_params = {**params, "cursor": cursor} if cursor else params
             response = await self._get(path, page_params, subject="the issue list")
-            page = _json(response, subject="the issue list")
+            page = self.json_body(response, what="the issue list")
             if not isinstance(page, list):
                 raise SentryError(f"Sentry API returned {type(page).__name__} for the issue list, expected a list")
             if slug:
@@ -231,146 +188,43 @@ class SentryClient:
                     f"{self.org!r} on {self.base_url}",
                     status=404,
                 ) from exc
-        body = _json(response, subject=subject)
+        body = self.json_body(response, what=subject)
         if not isinstance(body, dict):
             raise SentryError(f"Sentry API returned {type(body).__name__} for {subject}, expected an object")
         return body
 
     async def _get(self, path: str, params: dict[str, str] | None, *, subject: str) -> httpx.Response:
         """One logical GET: retried while transient, then mapped to our error classes."""
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retry.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Transient),
-            sleep=self._sleep,
-            before_sleep=lambda state: _log_retry(state, subject),
-            reraise=True,
-        )
-        try:
-            response: httpx.Response = await retrying(self._attempt, self.base_url + path, params)
-        except _Transient as exc:
-            raise SentryUnavailable(
-                f"Sentry API at {self.base_url} unavailable for {subject} after "
-                f"{self.retry.max_attempts} attempts; last error: {exc.what}",
-                status=exc.status,
-            ) from exc
-        return self._check(response, subject=subject)
+        return await self.request("GET", path, params=params, what=subject)
 
-    async def _attempt(self, url: str, params: dict[str, str] | None) -> httpx.Response:
-        headers = {
-            "Authorization": f"Bearer {self._token}",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
-        try:
-            response = await self._http.get(url, params=params, headers=headers, timeout=self.timeout)
-        except httpx.TimeoutException as exc:
-            raise _Transient(f"no answer within {self.timeout}s ({type(exc).__name__})") from exc
-        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _Transient(f"connection failed ({type(exc).__name__})") from exc
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise _Transient(
-                f"HTTP {status} {_phrase(response)}{self._detail(response)}",
-                status=status,
-                delay=self._server_delay(response),
-            )
-        return response
+    # ── what Sentry does differently ─────────────────────────────────────────────────────
 
-    def _check(self, response: httpx.Response, *, subject: str) -> httpx.Response:
-        status = response.status_code
-        if status < 400:
-            return response
-        said = self._detail(response)
-        head = f"Sentry API answered {status} {_phrase(response)} for {subject}"
-        if status == 401:
-            raise SentryAuthError(f"{head}: {TOKEN_HINT}{said}", status=status)
-        if status == 403:
-            raise SentryAuthError(
-                f"{head}: the token may not access organization {self.org!r}; {TOKEN_HINT}{said}",
-                status=status,
-            )
-        if status == 404:
-            raise SentryNotFound(f"{head}{said}", status=status)
-        raise SentryError(f"{head}{said}", status=status)
-
-    def _detail(self, response: httpx.Response) -> str:
-        """Sentry's own `{"detail": ...}` explanation, short and scrubbed, or ''."""
-        try:
-            detail = response.json().get("detail")
-        except Exception:  # HTML error pages from proxies, empty bodies, lists...
-            return ""
-        if not isinstance(detail, str) or not detail:
-            return ""
-        return f" (Sentry said: {self._redact(detail[:200])})"
-
-    def _redact(self, text: str) -> str:
-        # Belt and braces: nothing we echo from a server may carry the token back out.
-        return text.replace(self._token, "[redacted]")
-
-    def _server_delay(self, response: httpx.Response) -> float | None:
-        """Seconds the server asked us to wait, from Retry-After or Sentry's rate-limit reset."""
-        retry_after = response.headers.get("retry-after")
-        if retry_after:
-            if retry_after.strip().replace(".", "", 1).isdigit():
-                return float(retry_after)
-            try:  # the HTTP-date form
-                return email.utils.parsedate_to_datetime(retry_after).timestamp() - self._clock()
-            except (TypeError, ValueError):
-                pass
+    def wait_hint(self, response: httpx.Response) -> float | None:
+        hint = super().wait_hint(response)  # Retry-After, seconds or HTTP-date
         # sentry.io sends no Retry-After on its API 429s, only the epoch second the window
         # resets. The header rides on every response, so it only means "wait" on a 429.
-        reset = response.headers.get("x-sentry-rate-limit-reset")
-        if response.status_code == 429 and reset:
-            try:
-                return float(reset) - self._clock()
-            except ValueError:
-                pass
-        return None
+        if hint is None and response.status_code == 429:
+            hint = reset_wait(response, "x-sentry-rate-limit-reset", self._clock(), epoch=True)
+        return hint
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        hint = exc.delay if isinstance(exc, _Transient) else None
-        if hint is not None and hint > 0:
-            return min(hint, self.retry.max_wait)
-        # No usable hint (or a reset already in the past, as with concurrency limits): back off.
-        return self._backoff(state)
+    def status_hint(self, status: int) -> str:
+        if status == 401:
+            return TOKEN_HINT
+        if status == 403:
+            return f"the token may not access organization {self.org!r}; {TOKEN_HINT}"
+        return ""  # a 404 is explained by _get_object, which knows both paths it tried
 
-
-def _log_retry(state: RetryCallState, subject: str) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning("sentry: attempt %d for %s failed (%s); retrying in %.2fs", state.attempt_number, subject, exc, wait)
+    def make_error(self, message: str, *, status: int | None, retryable: bool) -> HttpError:
+        if retryable:
+            return SentryUnavailable(message, status=status, retryable=True)
+        kind = {401: SentryAuthError, 403: SentryAuthError, 404: SentryNotFound}.get(status or 0, SentryError)
+        return kind(message, status=status)
 
 
-def _normalise_base_url(base_url: str) -> str:
+def _install_root(base_url: str) -> str:
     """'https://sentry.example.com/sentry/' and '.../api/0' both become the install's root."""
     url = base_url.strip().rstrip("/")
-    if url.endswith("/api/0"):
-        url = url[: -len("/api/0")]
-    if not urlsplit(url).scheme.startswith("http"):
-        raise ValueError(f"Sentry base URL must start with http:// or https://, got {base_url!r}")
-    return url
-
-
-def _phrase(response: httpx.Response) -> str:
-    """'Unauthorized' for 401, even from servers (hypercorn, HTTP/2) that send no reason phrase."""
-    try:
-        return response.reason_phrase or HTTPStatus(response.status_code).phrase
-    except ValueError:
-        return ""
-
-
-def _json(response: httpx.Response, *, subject: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        kind = response.headers.get("content-type", "no content type")
-        raise SentryError(
-            f"Sentry API answered {response.status_code} for {subject} with a non-JSON body ({kind}): "
-            "is the base URL the Sentry install's root?",
-            status=response.status_code,
-        ) from None
+    return url.removesuffix("/api/0")
 
 
 # `<url>; rel="next"; results="true"; cursor="0:100:0"` — one link of Sentry's Link header.
@@ -394,3 +248,9 @@ def next_cursor(link_header: str | None) -> str | None:
         cursor = attrs.get("cursor") or parse_qs(urlsplit(match["url"]).query).get("cursor", [""])[0]
         return cursor or None
     return None
+
+
+__all__ = [
+    "DEFAULT_RETRY", "MAX_PAGE_SIZE", "USER_AGENT", "RetryPolicy", "SentryAuthError", "SentryClient", "SentryError",
+    "SentryNotFound", "SentryUnavailable", "next_cursor",
+]
