@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 import prompts
 from agent.context import render_task
@@ -39,9 +41,9 @@ from agent.provider import (
 from agent.transcript import Transcript
 from domain import Confidence, FixResult, Usage
 from domain.redact import redactor
-from tools.base import Tool, ToolContext, ToolError, ToolOutcome, call_tool
+from tools.base import ToolContext, ToolError, ToolOutcome
 from tools.patch import worktree_diff
-from tools.registry import tool_schema
+from tools.registry import WORKTREE_TOOLS, Registry, call_tool
 from tools.stacktrace import mapper_for
 
 log = logging.getLogger("autofixer.agent")
@@ -55,6 +57,18 @@ NUDGE = (
 NUDGE_TRUNCATED = (
     "Your reply was cut off at the output token limit. Be brief: call a tool, or call submit_fix to finish."
 )
+
+
+def prompt_version(tools: Registry[ToolContext] | None = None, directory: Path | None = None) -> str:
+    """The version of everything the model reads besides the event: the prompt files (prompts/,
+    or `directory`), the tools it is offered (`tools`, default the worktree tools: names,
+    descriptions, schemas, in order) and the nudges. Transcripts and eval runs record it; a
+    replay recording made with another version is stale."""
+    specs = (WORKTREE_TOOLS if tools is None else tools).for_audience("agent").specs()
+    return prompts.digest({
+        "tools": json.dumps(specs, sort_keys=True, ensure_ascii=False),
+        "nudges": json.dumps([NUDGE, NUDGE_TRUNCATED], ensure_ascii=False),
+    }, directory)
 
 
 class Limits(BaseModel):
@@ -87,7 +101,7 @@ class _Run:
     """Mutable state of one run."""
 
     provider: ModelProvider
-    tools: dict[str, Tool]
+    tools: Registry[ToolContext]
     ctx: ToolContext
     limits: Limits
     transcript: Transcript | None
@@ -121,7 +135,7 @@ class _Run:
 
 async def run_agent(
     provider: ModelProvider,
-    tools: dict[str, Tool],
+    tools: Registry[ToolContext],
     ctx: ToolContext,
     *,
     limits: Limits | None = None,
@@ -131,12 +145,14 @@ async def run_agent(
     secrets: Iterable[str] = (),
     task: str | None = None,
 ) -> FixResult:
-    """Run the model over `tools` on `ctx` until it submits a fix or a limit ends the run.
+    """Run the model over `tools` (those meant for the agent) on `ctx` until it submits a fix or
+    a limit ends the run.
 
     `task` overrides the first user message (default: rendered from `ctx.event`); `secrets`
     are the configured tokens, removed from everything the model and the transcript see.
     """
     limits = limits or Limits()
+    tools = tools.for_audience("agent")
     secrets = [s for s in secrets if s]
     run = _Run(
         provider=provider, tools=tools, ctx=ctx, limits=limits, transcript=transcript, on_progress=on_progress,
@@ -145,9 +161,9 @@ async def run_agent(
     system = prompts.load(SYSTEM_PROMPT)
     first = run.redact(task if task is not None else _render_first_message(ctx, secrets))
     run.messages.append(user_message(first))
-    specs = tool_specs(tools)
+    specs = [dict(spec) for spec in tools.specs()]
     run.record(
-        "header", prompt_version=prompts.prompt_version(), provider=provider.name, model=provider.model,
+        "header", prompt_version=prompt_version(tools), provider=provider.name, model=provider.model,
         limits=limits.model_dump(), tools=[t["name"] for t in specs], event_id=ctx.event.id if ctx.event else None,
     )
     run.record("message", role="system", content=system)
@@ -160,11 +176,6 @@ async def run_agent(
     run.record("result", elapsed_s=round(run.elapsed(), 3), result=result.model_dump(mode="json"))
     await run.progress(result.usage.steps, "finished", detail=result.exit_reason)
     return result
-
-
-def tool_specs(tools: dict[str, Tool]) -> list[dict[str, Any]]:
-    """Provider-neutral tool declarations, in the registry's schema form (same as MCP)."""
-    return [{"name": t.name, "description": t.description, "input_schema": tool_schema(t)} for t in tools.values()]
 
 
 def _direct_call(provider: ModelProvider) -> CallModel:
@@ -286,45 +297,18 @@ async def _run_one(run: _Run, step: int, call: ToolCall) -> ToolOutcome:
     run.usage = run.usage.model_copy(update={"tool_calls": run.usage.tool_calls + 1})
     run.record("tool_call", step=step, id=call.id, name=call.name, arguments=call.arguments)
     started = time.monotonic()
-    problem = malformed(run.tools, call)
-    if problem is not None:
-        run.malformed_streak += 1
-        outcome = ToolOutcome(problem, is_error=True)
-    else:
-        run.malformed_streak = 0
-        outcome = await call_tool(run.tools, run.ctx, call.name, call.arguments)
-    outcome = ToolOutcome(run.redact(outcome.text), outcome.is_error)
+    outcome = await call_tool(run.tools, run.ctx, call.name, call.arguments)
+    # Calls that cannot even be attempted are the model's mistakes and count towards
+    # max_malformed_calls; a tool that runs and fails (file not found, no match) does not.
+    run.malformed_streak = run.malformed_streak + 1 if outcome.malformed else 0
+    outcome = ToolOutcome(run.redact(outcome.text), outcome.is_error, malformed=outcome.malformed)
     seconds = round(time.monotonic() - started, 3)
     run.record(
         "tool_result", step=step, id=call.id, name=call.name, is_error=outcome.is_error,
-        malformed=problem is not None, content=outcome.text, seconds=seconds,
+        malformed=outcome.malformed, content=outcome.text, seconds=seconds,
     )
     await run.progress(step, "tool_result", tool=call.name, is_error=outcome.is_error, detail=_preview(outcome.text))
     return outcome
-
-
-def malformed(tools: dict[str, Tool], call: ToolCall) -> str | None:
-    """Why a call cannot even be attempted (unknown tool, non-JSON or invalid arguments), or None.
-
-    These are the model's mistakes, counted towards `max_malformed_calls`; a tool that runs and
-    fails (file not found, patch didn't match) is a normal part of investigating.
-    """
-    tool = tools.get(call.name)
-    if tool is None:
-        return f"Unknown tool {call.name!r}. Available tools: {', '.join(sorted(tools))}."
-    if not isinstance(call.arguments, dict):
-        return (
-            f"The arguments for {call.name} are not a valid JSON object ({_preview(str(call.arguments), 200)}). "
-            "Send the arguments as a JSON object matching the tool's input schema."
-        )
-    try:
-        tool.Args.model_validate(call.arguments)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(arguments)'}: {err['msg']}" for err in exc.errors()
-        )
-        return f"Invalid arguments for {call.name}: {problems}"
-    return None
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -372,9 +356,8 @@ async def _stopped(run: _Run, reason: str, detail: str = "") -> FixResult:
 async def _diff(ctx: ToolContext) -> str:
     if not ctx.applied:
         return ""
-    base = str(ctx.extra.get("base_sha") or "HEAD")
     try:
-        return await asyncio.to_thread(worktree_diff, ctx.worktree, [c.file for c in ctx.applied], base)
+        return await asyncio.to_thread(worktree_diff, ctx.worktree, [c.file for c in ctx.applied], ctx.diff_base)
     except (ToolError, OSError) as exc:  # e.g. not a git worktree (some tests, evals from a copy)
         log.warning("could not compute the diff: %s", exc)
         return ""
@@ -385,4 +368,4 @@ def _preview(text: str, limit: int = 160) -> str:
     return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
 
 
-__all__ = ["CallModel", "Limits", "OnProgress", "Progress", "malformed", "run_agent", "tool_specs"]
+__all__ = ["NUDGE", "NUDGE_TRUNCATED", "CallModel", "Limits", "OnProgress", "Progress", "prompt_version", "run_agent"]

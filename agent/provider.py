@@ -8,7 +8,8 @@ dicts (so a durable step can checkpoint a request and its turn) in three shapes:
      "provider": "anthropic", "raw": <provider-native content>}
     {"role": "tool_results", "results": [{"tool_call_id", "content", "is_error"}], "text": "..."}
 
-and tools as `{"name", "description", "input_schema"}`. Each provider translates these into its
+and tools as `ToolSpec`s, `{"name", "description", "input_schema"}` (declared in tools/base.py,
+where the tools render them). Each provider translates these into its
 own API (Anthropic: tool results become a user message of tool_result blocks; OpenAI: one
 `tool` message per result). An assistant message carries `raw`, the provider's own rendering
 of that turn, so the same provider can send it back byte-for-byte (thinking blocks and their
@@ -23,6 +24,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from agent.pricing import Pricing
 from domain import Usage
+from tools.base import ToolSpec as ToolSpec  # re-exported: the neutral tool declaration
 
 
 class ToolCall(BaseModel):
@@ -104,12 +106,6 @@ class ToolResultsMessage(TypedDict, total=False):
     role: Literal["tool_results"]
     results: list[ToolResultDict]
     text: str  # optional note after the results (a nudge), in the same user turn
-
-
-class ToolSpec(TypedDict):
-    name: str
-    description: str
-    input_schema: dict[str, Any]
 
 
 class ModelRequest(BaseModel):

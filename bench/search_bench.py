@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.base import ToolContext  # noqa: E402
-from tools.files import SearchRepo, SearchRepoArgs, glob_pathspecs  # noqa: E402
+from tools.files import SearchRepoArgs, glob_pathspecs, search_repo  # noqa: E402
 
 TARGET_RATIO = 1.5
 DEFAULT_CACHE = Path("/tmp/autofixer-bench")
@@ -101,10 +101,10 @@ def time_git_grep(repo: Path, q: Query) -> tuple[float, int]:
     return elapsed, proc.stdout.count(b"\n")
 
 
-async def time_tool(tool: SearchRepo, ctx: ToolContext, q: Query) -> tuple[float, str]:
+async def time_tool(ctx: ToolContext, q: Query) -> tuple[float, str]:
     args = SearchRepoArgs(query=q.query, regex=q.regex, path_glob=q.path_glob)
     t0 = time.perf_counter()
-    out = await tool.run(ctx, args)
+    out = await search_repo.run(ctx, args)
     return time.perf_counter() - t0, out
 
 
@@ -122,17 +122,17 @@ class Row:
 
 
 async def bench(repo: Path, runs: int) -> list[Row]:
-    tool, ctx = SearchRepo(), ToolContext(worktree=repo)
+    ctx = ToolContext(worktree=repo)
     rows: list[Row] = []
     for q in QUERIES:
         time_git_grep(repo, q)  # warm the page cache and the PCRE probe
-        await time_tool(tool, ctx, q)
+        await time_tool(ctx, q)
         git_times: list[float] = []
         tool_times: list[float] = []
         matches, summary = 0, ""
         for _ in range(runs):  # interleaved, so drift in machine load hits both alike
             g, matches = time_git_grep(repo, q)
-            t, out = await time_tool(tool, ctx, q)
+            t, out = await time_tool(ctx, q)
             git_times.append(g)
             tool_times.append(t)
             summary = out.splitlines()[0]

@@ -187,12 +187,12 @@ def _print_recorded(written: list[Any]) -> None:
 
 
 def _cases(args: argparse.Namespace) -> int:
-    import prompts
+    from agent.loop import prompt_version
     from evals.case import DEFAULT_CASES_DIR, CaseError, discover_cases
     from evals.replays import DEFAULT_RECORDINGS_DIR, find_recording
 
     recordings = args.list_recordings or DEFAULT_RECORDINGS_DIR
-    version = prompts.prompt_version()
+    version = prompt_version()
     try:
         cases = discover_cases(args.list_cases_dir or DEFAULT_CASES_DIR)
     except CaseError as exc:

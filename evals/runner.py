@@ -23,8 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-import prompts
-from agent.loop import Limits, Progress, run_agent
+from agent.loop import Limits, Progress, prompt_version, run_agent
 from agent.provider import ModelProvider
 from agent.replay_provider import ReplayProvider
 from agent.transcript import Transcript, read_transcript
@@ -50,7 +49,7 @@ from evals.sandbox import Sandbox, SandboxError, changed_files, create_sandbox, 
 from evals.scoring import CaseResult, Status, is_resolved, summarise, verdict
 from evals.testrunners import SuiteOutcome, run_case_tests
 from tools.base import ToolContext
-from tools.registry import tool_map
+from tools.registry import WORKTREE_TOOLS
 
 LLM_CHOICES = ("anthropic", "openai", "ollama", "replay", "oracle", "null")
 LIVE_LLMS = ("anthropic", "openai", "ollama")
@@ -147,7 +146,7 @@ class EvalRun:
         self.cases = cases
         self.run_dir = run_dir
         self.llm = config.llm or default_llm(cases, config.recordings_dir)
-        self.prompt_version = prompts.prompt_version()
+        self.prompt_version = prompt_version(WORKTREE_TOOLS)
         self.secrets: list[str] = []
         self.shared_provider: ModelProvider | None = None
         if self.llm in LIVE_LLMS:
@@ -270,7 +269,7 @@ class EvalRun:
         self, case: Case, repeat: int, key: str, provider: ModelProvider, sandbox: Sandbox, result: CaseResult
     ) -> FixResult:
         ctx = ToolContext(worktree=sandbox.worktree, event=case.event, source_root=case.spec.source_root,
-                          extra={"base_sha": sandbox.base_sha})
+                          base_sha=sandbox.base_sha)
         rel = transcript_rel(case.id, repeat)
         result.transcript = rel
 
@@ -279,7 +278,7 @@ class EvalRun:
 
         started = time.monotonic()
         with Transcript(self.run_dir / rel, secrets=self.secrets) as transcript:
-            fix = await run_agent(provider, tool_map(), ctx, limits=self.config.limits, transcript=transcript,
+            fix = await run_agent(provider, WORKTREE_TOOLS, ctx, limits=self.config.limits, transcript=transcript,
                                   on_progress=on_progress, secrets=self.secrets)
         result.agent_seconds = round(time.monotonic() - started, 3)
         result.usage = fix.usage

@@ -33,7 +33,7 @@ from server.config import ProjectConfig, Settings
 from server.publish import clone_url, publish
 from server.services import services
 from tools.base import ToolContext
-from tools.registry import tool_map
+from tools.registry import WORKTREE_TOOLS
 from tools.workspace import WorkspaceError
 
 log = logging.getLogger("autofixer.fix")
@@ -170,11 +170,11 @@ async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent,
         async with svc.workspaces.checkout(url, project.default_branch, job_id, commit=base.sha,
                                            token=forge.git_token()) as ws:
             ctx = ToolContext(worktree=ws.path, event=event, source_root=project.source_root,
-                              extra={"base_sha": ws.base_sha})
+                              base_sha=ws.base_sha)
             deadline = await start_clock(settings.llm.max_wall_seconds)
             with Transcript.for_job(settings.state_dir, job_id, secrets=svc.secrets.values()) as transcript:
                 fix = await run_agent(
-                    provider, tool_map(), ctx, limits=limits(settings), transcript=transcript,
+                    provider, WORKTREE_TOOLS, ctx, limits=limits(settings), transcript=transcript,
                     call_model=durable_call(deadline), secrets=svc.secrets.values(), on_progress=_log_progress,
                 )
             log.info("agent finished: %s, confidence %s, %d file(s) changed, $%.4f",

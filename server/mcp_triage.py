@@ -33,9 +33,8 @@ from server.publish import PublishOutcome, clone_url, publish
 from sources.base import SourceError
 from sources.sentry.client import SentryClient, SentryError, SentryNotFound
 from sources.sentry.parser import parse_event
-from tools.base import Tool, ToolContext, ToolOutcome, call_tool
+from tools.base import ToolContext, ToolError
 from tools.patch import worktree_diff
-from tools.registry import tool_map
 from tools.stacktrace import render_event
 from tools.workspace import Workspace, WorkspaceError, Workspaces
 
@@ -47,8 +46,9 @@ DEFAULT_IDLE_SECONDS = 30 * 60.0
 _ISSUE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class TriageError(Exception):
-    """A failure the person (or their model) should read: it becomes an `isError` result."""
+class TriageError(ToolError):
+    """A failure the person (or their model) should read: like any ToolError, it becomes an
+    `isError` result of the tool call."""
 
 
 def check_issue_id(issue_id: object) -> str:
@@ -119,7 +119,6 @@ class Triage:
         self.redact = redactor(secrets.values())
         self.source = next(iter(connectors.build_sources(settings, secrets).values()))
         self.forges = connectors.build_forges(settings, secrets)
-        self.tools: dict[str, Tool] = tool_map()
         self._clock = clock
         self._open: dict[str, IssueWorkspace] = {}  # by Sentry's numeric issue id
         self._alias: dict[str, str] = {}  # what the caller typed → numeric id
@@ -211,12 +210,6 @@ class Triage:
                     ws.last_used = self._clock()
                 return
 
-    async def run_tool(self, name: str, issue_id: str, args: dict[str, Any]) -> ToolOutcome:
-        """Run a registry tool against the issue's worktree, exactly as the agent would."""
-        async with self.bound(issue_id) as ws:
-            outcome = await call_tool(self.tools, ws.ctx, name, args)
-        return ToolOutcome(self.redact(outcome.text), outcome.is_error)
-
     def open_issues(self) -> list[str]:
         return sorted(self._open)
 
@@ -257,7 +250,7 @@ class Triage:
             await stack.aclose()
             raise TriageError(f"could not check out {project.scm_repo}: {exc}") from None
         ctx = ToolContext(worktree=workspace.path, event=data.event, source_root=project.source_root,
-                          extra={"base_sha": workspace.base_sha})
+                          base_sha=workspace.base_sha)
         return IssueWorkspace(data.issue_id, project, workspace, ctx, stack, last_used=self._clock())
 
     def _scm_token(self) -> str | None:

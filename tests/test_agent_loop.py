@@ -7,6 +7,7 @@ Secret-looking values are assembled at run time so no realistic token literal si
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import time
 import typing
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -23,7 +24,7 @@ from pydantic import BaseModel
 import prompts
 from agent.anthropic_provider import AnthropicProvider
 from agent.context import render_task
-from agent.loop import NUDGE, Limits, Progress, run_agent, tool_specs
+from agent.loop import NUDGE, Limits, Progress, prompt_version, run_agent
 from agent.pricing import DEFAULT_MODEL, FALLBACK_PRICE, PRICES, cost_usd, price_for
 from agent.pricing import RecordedPricing
 from agent.provider import ModelProvider, ModelRequest, ModelTurn, ToolCall
@@ -40,8 +41,8 @@ from tests.fakes.anthropic_api import (
     tool_use,
 )
 from tests.fakes.serve import serve_app
-from tools.base import Tool, ToolContext, ToolError
-from tools.registry import tool_map
+from tools.base import Annotations, ToolContext, ToolError, tool
+from tools.registry import WORKTREE_TOOLS, Registry
 
 CONFIGURED_SECRET = "test-token-not-real"  # stands in for a configured token (e.g. the GitHub one)
 # Shaped like an Anthropic key so the pattern-based redaction must catch it; built, not a literal.
@@ -196,7 +197,7 @@ async def _run(
     fake, url = fake_server
     fake.script[:] = script
     return await run_agent(
-        _provider(url), tool_map(), ctx, limits=limits or Limits(), transcript=transcript,
+        _provider(url), WORKTREE_TOOLS, ctx, limits=limits or Limits(), transcript=transcript,
         secrets=[CONFIGURED_SECRET], **kwargs,
     )
 
@@ -272,7 +273,7 @@ async def test_end_to_end_fix_on_a_real_repository(
     # The wire: no request was rejected, every request cached system + tools + latest user turn.
     assert fake.rejections == []
     assert len(fake.requests) == 4 and fake.remaining == 0
-    names = list(tool_map())
+    names = WORKTREE_TOOLS.for_audience("agent").names()
     for i, body in enumerate(fake.requests):
         assert body["model"] == DEFAULT_MODEL
         assert body["system"][-1]["cache_control"] == {"type": "ephemeral"}
@@ -330,7 +331,7 @@ async def test_end_to_end_fix_on_a_real_repository(
     records = read_transcript(transcript.path)
     header = records[0]
     assert header["kind"] == "header"
-    assert header["prompt_version"] == prompts.prompt_version()
+    assert header["prompt_version"] == prompt_version()
     assert (header["provider"], header["model"]) == ("anthropic", DEFAULT_MODEL)
     assert header["limits"]["max_steps"] == 30
     kinds = [r["kind"] for r in records]
@@ -533,7 +534,7 @@ async def test_an_api_error_ends_the_run_low(fake_server: tuple[FakeAnthropic, s
 async def test_retries_exhausted_end_the_run_low(fake_server: tuple[FakeAnthropic, str], ctx: ToolContext) -> None:
     fake, url = fake_server
     fake.script[:] = [overloaded(), overloaded()]
-    result = await run_agent(_provider(url, max_retries=1), tool_map(), ctx)
+    result = await run_agent(_provider(url, max_retries=1), WORKTREE_TOOLS, ctx)
     assert result.exit_reason == "error" and "529 overloaded_error" in result.root_cause
     assert [r.status for r in fake.received] == [529, 529]
 
@@ -550,7 +551,7 @@ async def test_the_fake_rejects_an_unanswered_tool_use(fake_server: tuple[FakeAn
         {"role": "user", "content": "I forgot the result"},
     ]
     with pytest.raises(Exception) as err:
-        await _provider(url).complete("system", messages, tool_specs(tool_map()))
+        await _provider(url).complete("system", messages, [dict(s) for s in WORKTREE_TOOLS.specs()])
     assert "tool_use` ids were found without `tool_result` blocks" in str(err.value)
     assert fake.rejections
 
@@ -580,43 +581,35 @@ class EchoArgs(BaseModel):
     text: str
 
 
-class Echo(Tool):
-    name: ClassVar[str] = "echo"
-    description: ClassVar[str] = "Echo the text."
-    Args: ClassVar[type[BaseModel]] = EchoArgs
+TEST_TOOL = Annotations(read_only=True, destructive=False, idempotent=True, open_world=False)
 
-    async def run(self, ctx: ToolContext, args: BaseModel) -> str:
-        assert isinstance(args, EchoArgs)
-        if args.text == "fail":
-            raise ToolError("asked to fail")
-        if args.text == "crash":
-            raise RuntimeError("tool bug")
-        return f"echo: {args.text}"
+
+@tool(title="Echo", description="Echo the text.", annotations=TEST_TOOL)
+async def echo(ctx: ToolContext, args: EchoArgs) -> str:
+    if args.text == "fail":
+        raise ToolError("asked to fail")
+    if args.text == "crash":
+        raise RuntimeError("tool bug")
+    return f"echo: {args.text}"
 
 
 class FinishArgs(BaseModel):
     confidence: str = "LOW"
 
 
-class Finish(Tool):
+@tool(name="submit_fix", title="Finish", description="Finish.", annotations=TEST_TOOL)
+async def finish(ctx: ToolContext, args: FinishArgs) -> str:
     """A stand-in submit_fix (same name, same effect on the context)."""
-
-    name: ClassVar[str] = "submit_fix"
-    description: ClassVar[str] = "Finish."
-    Args: ClassVar[type[BaseModel]] = FinishArgs
-
-    async def run(self, ctx: ToolContext, args: BaseModel) -> str:
-        assert isinstance(args, FinishArgs)
-        ctx.submission = {"analysis": "a", "root_cause": "r", "confidence": args.confidence,
-                          "pr_title": "fix: t", "pr_body": f"body with {LEAKED_KEY}"}
-        return "submitted"
+    ctx.submission = {"analysis": "a", "root_cause": "r", "confidence": args.confidence,
+                      "pr_title": "fix: t", "pr_body": f"body with {LEAKED_KEY}"}
+    return "submitted"
 
 
 def _turn(*calls: ToolCall, text: str = "", cost: float = 0.01) -> ModelTurn:
     return ModelTurn(text=text, tool_calls=list(calls), usage=Usage(input_tokens=100, output_tokens=10, cost_usd=cost))
 
 
-SMALL_TOOLS: dict[str, Tool] = {"echo": Echo(), "submit_fix": Finish()}
+SMALL_TOOLS: Registry[ToolContext] = Registry([echo, finish])
 
 
 async def test_invalid_json_arguments_count_as_malformed(tmp_path: Path) -> None:
@@ -697,6 +690,40 @@ async def test_async_progress_callback_and_failing_callback(tmp_path: Path) -> N
     assert got == ["model_turn", "tool_result", "finished"]
 
 
+async def test_the_agent_is_offered_only_the_tools_meant_for_it(tmp_path: Path) -> None:
+    class ListArgs(BaseModel):
+        pass
+
+    @tool(title="List issues", description="Only for MCP clients.", annotations=TEST_TOOL, audience="mcp",
+          args=ListArgs)
+    async def list_issues(ctx: ToolContext, args: ListArgs) -> str:
+        raise AssertionError("the agent must not run an MCP-only tool")
+
+    agent_only = dataclasses.replace(finish, audience="agent")
+    everything = Registry([echo, list_issues, agent_only])
+    assert everything.for_audience("agent").names() == ["echo", "submit_fix"]
+    assert everything.for_audience("mcp").names() == ["echo", "list_issues"]
+    assert [t.name for t in WORKTREE_TOOLS if not t.serves("mcp")] == ["submit_fix"]
+
+    seen_tools: list[list[str]] = []
+
+    class Recording(ScriptedProvider):
+        async def complete(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
+                           max_tokens: int | None = None) -> ModelTurn:
+            seen_tools.append([t["name"] for t in tools])
+            return await super().complete(system, messages, tools, max_tokens=max_tokens)
+
+    provider = Recording([
+        _turn(ToolCall(id="c1", name="list_issues", arguments={})),
+        _turn(ToolCall(id="c2", name="submit_fix", arguments={"confidence": "LOW"})),
+    ])
+    result = await run_agent(provider, everything, ToolContext(worktree=tmp_path), task="Fix it.")
+    assert result.exit_reason == "submitted"
+    assert seen_tools == [["echo", "submit_fix"]] * 2
+    refused = provider.seen[1][-1]["results"][0]
+    assert refused["is_error"] and refused["content"] == "Unknown tool 'list_issues'. Available tools: echo, submit_fix."
+
+
 async def test_scripted_provider_satisfies_the_protocol() -> None:
     assert isinstance(ScriptedProvider([]), ModelProvider)
     assert isinstance(AnthropicProvider(api_key=API_KEY, base_url="http://127.0.0.1:9"), ModelProvider)
@@ -729,11 +756,42 @@ def test_prompt_version_changes_when_a_prompt_file_changes(tmp_path: Path) -> No
     copy.mkdir()
     for path in prompts.prompt_files():
         shutil.copy(path, copy / path.name)
-    assert prompts.prompt_version(copy) == prompts.prompt_version()
-    assert len(prompts.prompt_version()) == 12
+    assert prompt_version(directory=copy) == prompt_version()
+    assert len(prompt_version()) == 12
+    # The MCP triage prompt is a prompt file too.
+    assert "triage_issue.md" in [p.name for p in prompts.prompt_files()]
+    (copy / "triage_issue.md").write_text(prompts.load("triage_issue.md") + "\nBe brief.\n")
+    triage_changed = prompt_version(directory=copy)
+    assert triage_changed != prompt_version()
     (copy / "system.md").write_text(prompts.load("system.md") + "\nBe brief.\n")
-    assert prompts.prompt_version(copy) != prompts.prompt_version()
+    assert prompt_version(directory=copy) not in (prompt_version(), triage_changed)
     assert prompts.load("system.md", copy).endswith("Be brief.\n")
+
+
+def _with(tools: Registry[ToolContext], which: str, **changes: Any) -> Registry[ToolContext]:
+    return Registry(dataclasses.replace(t, **changes) if t.name == which else t for t in tools)
+
+
+def test_prompt_version_covers_the_tools_and_the_nudges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A replay recording is stale when what the model reads changes, in code as in prompts/."""
+    import agent.loop
+
+    before = prompt_version()
+    read_file = WORKTREE_TOOLS.get("read_file")
+    assert read_file is not None
+    monkeypatch.setattr(agent.loop, "WORKTREE_TOOLS", _with(WORKTREE_TOOLS, "read_file",
+                                                            description=read_file.description + " Changed."))
+    described = prompt_version()
+    assert described != before
+    monkeypatch.undo()
+    assert prompt_version() == before
+    assert prompt_version(_with(WORKTREE_TOOLS, "submit_fix", args=FinishArgs)) not in (before, described)  # schema
+    assert prompt_version(_with(WORKTREE_TOOLS, "read_file", name="read")) != before
+    assert prompt_version(Registry(reversed(list(WORKTREE_TOOLS)))) != before  # the order is part of the prompt
+    # A tool the agent is not offered is not part of its prompt.
+    assert prompt_version(Registry([*WORKTREE_TOOLS, dataclasses.replace(echo, audience="mcp")])) == before
+    monkeypatch.setattr(agent.loop, "NUDGE", NUDGE + " Please.")
+    assert prompt_version() != before
 
 
 def test_prompt_loader_refuses_paths_outside_the_prompts() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from agent.loop import Progress, run_agent
+from agent.loop import Progress, prompt_version, run_agent
 from agent.pricing import cost_usd
 from agent.replay_provider import Recording, ReplayProvider
 from domain import Confidence, ErrorEvent, FileChange
@@ -31,7 +31,7 @@ from tests.fixtures_path import shared_dir
 from tests.test_tools_files import git
 from tools.base import ToolContext
 from tools.patch import apply_changes
-from tools.registry import tool_map
+from tools.registry import WORKTREE_TOOLS
 
 ASSETS = Path(__file__).resolve().parents[1] / "server" / "demo_assets"
 SAMPLE = ASSETS / "sample"
@@ -270,19 +270,26 @@ def test_turns_are_a_labelled_recording_of_valid_tool_calls() -> None:
     assert recording.label == "scripted demonstration turns written for the bundled sample project, not a live model"
     names = [call.name for turn in recording.turns for call in turn.tool_calls]
     assert names == ["get_stacktrace", "read_file", "search_repo", "read_file", "propose_patch", "submit_fix"]
-    tools = tool_map()
+    tools = {t.name: t for t in WORKTREE_TOOLS}
     ids = []
     for turn in recording.turns:
         assert turn.text.strip() and turn.stop_reason == "tool_use"
         for call in turn.tool_calls:
             assert isinstance(call.arguments, dict)
-            tools[call.name].Args.model_validate(call.arguments)
+            tools[call.name].args.model_validate(call.arguments)
             ids.append(call.id)
     assert len(set(ids)) == len(ids)
-    submit = tools["submit_fix"].Args.model_validate(recording.turns[-1].tool_calls[0].arguments)
+    submit = tools["submit_fix"].args.model_validate(recording.turns[-1].tool_calls[0].arguments)
     assert submit.confidence == Confidence.HIGH  # type: ignore[attr-defined]
     assert submit.pr_title.startswith("fix: ")  # type: ignore[attr-defined]
     assert "shop/orders.py" in submit.pr_body  # type: ignore[attr-defined]
+
+
+def test_turns_belong_to_the_current_prompts() -> None:
+    """The turns were written against today's prompts, tools and nudges. When those change,
+    check the turns still make sense and replay (this file's tests do both), then set the
+    recording's prompt_version to the new `agent.loop.prompt_version()`."""
+    assert _recording().prompt_version == prompt_version()
 
 
 def test_turn_usage_is_priced_at_sonnet_rates() -> None:
@@ -304,7 +311,7 @@ async def test_recording_replays_through_the_agent_loop(sample_repo: Path) -> No
     """The demo's path: the replay provider plays the turns against the real tools."""
     progress: list[Progress] = []
     ctx = ToolContext(worktree=sample_repo, event=parse_event(_event()))
-    result = await run_agent(ReplayProvider(_recording()), tool_map(), ctx, on_progress=progress.append)
+    result = await run_agent(ReplayProvider(_recording()), WORKTREE_TOOLS, ctx, on_progress=progress.append)
     assert result.exit_reason == "submitted"
     assert result.confidence == Confidence.HIGH
     assert [c.file for c in result.changes] == ["shop/orders.py"]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-import prompts
+from agent.loop import prompt_version
 from agent.provider import ModelTurn, ToolCall
 from agent.replay_provider import Recording
 from agent.transcript import read_transcript
@@ -182,7 +182,7 @@ def test_results_json_and_report_carry_the_metrics(fixture_oracle: tuple[int, Pa
     for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "steps",
                 "tool_calls"):
         assert key in result["usage"]
-    assert data["run"]["prompt_version"] == prompts.prompt_version()
+    assert data["run"]["prompt_version"] == prompt_version()
     for case_id in FIXTURE_IDS:  # one transcript per case per repeat
         assert (out / "transcripts" / case_id / "r1.jsonl").is_file()
     report = (out / "report.md").read_text()
@@ -239,7 +239,7 @@ def test_replay_with_a_matching_recording_scores_and_a_stale_one_is_not(
     assert autofixer(["eval", "record-replay", str(fixture_oracle[1]), "--dest", str(recordings)]) == 2
     assert autofixer(["eval", "record-replay", str(fixture_oracle[1]), "--dest", str(recordings),
                       "--allow-offline"]) == 0
-    version = prompts.prompt_version()
+    version = prompt_version()
     for case_id in FIXTURE_IDS:
         assert find_recording(recordings, case_id, version).status == "found"
     assert default_llm(discover_cases(FIXTURES), recordings) == "replay"
@@ -279,7 +279,7 @@ GOLD_FIX = ToolCall(id="fix", name="propose_patch", arguments={"changes": [{
 def _replay_py_cart(tmp_path: Path, turns: list[list[ToolCall]], cases_dir: Path = FIXTURES) -> RunFile:
     """Run py-cart-discount with a hand-written recording of `turns`."""
     recordings = tmp_path / "recordings"
-    version = prompts.prompt_version()
+    version = prompt_version()
     recording = Recording(label="hand-written test recording", prompt_version=version,
                           turns=[ModelTurn(tool_calls=calls) for calls in turns])
     path = recording_path(recordings, "py-cart-discount", version)
@@ -425,7 +425,7 @@ def test_live_run_against_the_messages_api_then_record_and_replay(
 
     # --record wrote the recording, as `autofixer eval record-replay RUN` would.
     assert "py-cart-discount #1: recorded 3 turn(s)" in capsys.readouterr().out
-    lookup = find_recording(recordings, "py-cart-discount", prompts.prompt_version())
+    lookup = find_recording(recordings, "py-cart-discount", prompt_version())
     assert lookup.recording is not None and len(lookup.recording.turns) == 3
     assert lookup.recording.model.startswith("claude-sonnet-4-6") and "anthropic" in lookup.recording.label
     written = record_replay(run_dir, tmp_path / "again")  # a live run: no --allow-offline needed

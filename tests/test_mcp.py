@@ -31,16 +31,8 @@ from mcp.shared.exceptions import MCPError
 from domain import Confidence
 from server.config import Secrets, parse_settings
 from server.mcp_jobs import FixJobs, describe_job
-from server.mcp_server import (
-    AGENT_ONLY_TOOLS,
-    McpOptions,
-    TriageTools,
-    build_server,
-    exposure_problem,
-    is_loopback,
-    publish_reply,
-    registry_tools,
-)
+from server.mcp_server import McpOptions, TriageTools, build_server, exposure_problem, is_loopback
+from server.mcp_tools import mcp_tools, publish_reply
 from server.mcp_triage import PullRequestRequest, Triage
 from server.publish import PublishOutcome, PublishState
 from tests.fakes.anthropic_api import API_KEY, FakeAnthropic
@@ -49,7 +41,8 @@ from tests.fakes.serve import free_port, serve_app
 from tests.service import SENTRY_TOKEN, Service
 from tests.test_agent_loop import BUGGY_LINE, FIXED_LINE, _git, make_shop_repo
 from tests.test_service_fix import SCRIPT, api_event
-from tools.registry import tool_schema
+from tools.base import ToolContext, ToolOutcome
+from tools.registry import WORKTREE_TOOLS, Registry, call_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 ORG = "test-org"
@@ -139,6 +132,11 @@ def error(result: types.CallToolResult) -> str:
     return text_of(result)
 
 
+async def on_issue(triage: Triage, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+    """A worktree tool on ISSUE's checkout, called as the MCP server calls it (in process)."""
+    return await TriageTools(triage, FixJobs(triage.settings)).call(name, {"issue_id": ISSUE, **arguments})
+
+
 def mcp_worktrees(tmp_path: Path) -> list[Path]:
     return sorted((tmp_path / "state" / "worktrees").glob("mcp-*"))
 
@@ -156,17 +154,34 @@ async def test_stdio_tools_are_the_agents_registry_plus_issue_id(config: Path) -
         prompt = await session.get_prompt("triage_issue", {"issue_id": ISSUE})
 
     assert list(tools) == EXPECTED_TOOLS
-    assert "submit_fix" in AGENT_ONLY_TOOLS and {t.name for t in registry_tools()} <= set(tools)
-    for tool in registry_tools():
-        agent = tool_schema(tool)
+    # The agent's worktree tools, except what only the agent may call (submit_fix ends its run).
+    shared = WORKTREE_TOOLS.for_audience("mcp")
+    assert shared.names() == [n for n in WORKTREE_TOOLS.names() if n != "submit_fix"]
+    assert set(shared.names()) <= set(tools) and "submit_fix" not in tools
+    for tool in shared:
+        agent = tool.input_schema()
         served = tools[tool.name].input_schema
         # Identical to what the agent's model sees, plus the issue that selects the worktree.
         assert {k: v for k, v in served["properties"].items() if k != "issue_id"} == agent["properties"]
+        assert list(served["properties"])[0] == "issue_id"
         assert served["required"] == ["issue_id", *agent.get("required", [])]
         assert served["properties"]["issue_id"]["type"] == "string"
         assert {k: v for k, v in served.items() if k not in ("properties", "required")} == \
             {k: v for k, v in agent.items() if k not in ("properties", "required")}
         assert (tools[tool.name].description or "").startswith(tool.description)
+
+    # Every served tool is its declaration: title, schema and annotations, from the one registry.
+    declared = mcp_tools(parse_settings(yaml.safe_load(config.read_text())))
+    assert declared.names() == EXPECTED_TOOLS
+    for tool in declared:
+        served_tool = tools[tool.name]
+        assert (served_tool.title, served_tool.description, served_tool.input_schema) == \
+            (tool.title, tool.description, tool.input_schema())
+        assert served_tool.annotations is not None
+        a = served_tool.annotations
+        assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint) == (
+            tool.annotations.read_only, tool.annotations.destructive, tool.annotations.idempotent,
+            tool.annotations.open_world), tool.name
 
     hints = {name: t.annotations for name, t in tools.items() if t.annotations is not None}
     assert list(hints) == EXPECTED_TOOLS  # every tool says what it does to the world
@@ -178,6 +193,9 @@ async def test_stdio_tools_are_the_agents_registry_plus_issue_id(config: Path) -
     assert hints["open_pull_request"].destructive_hint is True and hints["open_pull_request"].open_world_hint
     # A queued job cannot open a PR in this (dry-run) configuration, and re-queueing is a no-op.
     assert hints["run_autofix"].destructive_hint is False and hints["run_autofix"].idempotent_hint is True
+    assert "opening a pull request" not in (tools["run_autofix"].description or "")
+    assert tools["read_file"].title == "Read a file of the repository"
+    assert tools["open_pull_request"].title == "Open a pull request with the staged change"
     assert tools["open_pull_request"].input_schema["required"] == ["issue_id", "title", "body"]
     assert tools["list_issues"].input_schema["properties"]["limit"] == {
         "type": "integer", "default": 25, "minimum": 1, "maximum": 100,
@@ -282,8 +300,8 @@ async def test_stdio_bad_input_is_a_tool_error_and_the_server_keeps_serving(
     assert "'..' is not allowed" in messages["traversal"]
     assert "absolute paths are not allowed" in messages["absolute"]
     assert "git metadata is not allowed" in messages["git dir"]
-    assert messages["missing arg"] == "Error: Invalid arguments for read_file: path: Field required"
-    assert "issue_id is required" in messages["no issue"]
+    assert messages["missing arg"] == "Invalid arguments for read_file: path: Field required"
+    assert messages["no issue"] == "Invalid arguments for list_files: issue_id: Field required"
     assert "limit: Input should be a valid integer" in messages["wrong type"]
     assert "limit: Input should be greater than or equal to 1" in messages["out of range"]
     assert "verbose: Extra inputs are not permitted" in messages["extra arg"]
@@ -293,6 +311,29 @@ async def test_stdio_bad_input_is_a_tool_error_and_the_server_keeps_serving(
     assert "no job store" in messages["no job"] and "autofixer serve" in messages["no job"]
     assert still.startswith("1 issue(s)")
     assert SENTRY_TOKEN not in json.dumps(messages)
+
+
+async def test_agent_and_mcp_share_one_validation_path(config: Path, origin: Path) -> None:
+    """The same mistake reads the same to the agent's model and to an MCP client's."""
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("read_file", {}),
+        ("read_file", {"path": "shop/cart.py", "start_line": "first"}),
+        ("read_file", {"path": "../../etc/passwd"}),
+        ("search_repo", {"query": "x", "bogus": 1}),
+        ("search_repo", {"query": "two\nlines"}),
+        ("list_files", {"path": "shop/cart.py"}),
+        ("propose_patch", {"changes": "all of it"}),
+        ("propose_patch", {"changes": [{"file": "shop/cart.py", "original": "no such text", "modified": "x"}]}),
+        ("propose_patch", {"changes": [{"file": ".github/workflows/ci.yml", "original": "", "modified": "on: push"}]}),
+    ]
+    agent_ctx = ToolContext(worktree=origin)
+    agent = [await call_tool(WORKTREE_TOOLS, agent_ctx, name, args) for name, args in calls]
+    async with stdio_session(config) as (session, _):
+        served = [await call(session, name, {"issue_id": ISSUE, **args}) for name, args in calls]
+    for (name, args), mine, theirs in zip(calls, agent, served, strict=True):
+        assert mine.is_error and theirs.is_error, (name, args)
+        assert text_of(theirs) == mine.text, (name, args)
+    assert agent[0].malformed and not agent[2].malformed  # a bad call, then a tool's own refusal
 
 
 # ---- the pull request through the fake GitHub ------------------------------------------------
@@ -504,7 +545,7 @@ async def test_idle_worktrees_are_removed_and_rebuilt_on_next_use(
     clock = FakeClock()
     async with Triage(settings, Secrets(), idle_timeout=60, clock=clock) as triage:
         patch = {"changes": [{"file": "shop/cart.py", "original": BUGGY_LINE, "modified": FIXED_LINE}]}
-        assert not (await triage.run_tool("propose_patch", ISSUE, patch)).is_error
+        assert not (await on_issue(triage, "propose_patch", patch)).is_error
         [first] = mcp_worktrees(tmp_path)
         clock.now += 59
         assert await triage.reap_idle() == [] and first.exists()
@@ -512,7 +553,7 @@ async def test_idle_worktrees_are_removed_and_rebuilt_on_next_use(
         assert await triage.reap_idle() == [ISSUE]
         assert mcp_worktrees(tmp_path) == [] and triage.open_issues() == []
         # Next use checks the issue out afresh: the edit staged before is gone with the old worktree.
-        reread = await triage.run_tool("read_file", ISSUE, {"path": "shop/cart.py"})
+        reread = await on_issue(triage, "read_file", {"path": "shop/cart.py"})
         assert BUGGY_LINE in reread.text and triage.open_issues() == [ISSUE]
     assert mcp_worktrees(tmp_path) == []
 
@@ -535,7 +576,7 @@ async def test_open_pull_request_hands_publish_the_staged_fix(
 
     async with Triage(settings, Secrets()) as triage:
         patch = {"changes": [{"file": "shop/cart.py", "original": BUGGY_LINE, "modified": FIXED_LINE}]}
-        await triage.run_tool("propose_patch", ISSUE, patch)
+        await on_issue(triage, "propose_patch", patch)
         request = PullRequestRequest("fix(cart): handle missing discounts", "Body.", Confidence.HIGH)
         outcome = await triage.open_pull_request(ISSUE, request, publish)
         again = await triage.open_pull_request(ISSUE, request, publish)
@@ -588,12 +629,12 @@ async def test_in_process_server_answers_with_tool_errors_not_crashes(tmp_path: 
     settings = parse_settings({"source": {"base-url": "http://127.0.0.1:9", "org": ORG},
                                "state-dir": str(tmp_path / "state")})
     async with Triage(settings, Secrets()) as triage:
-        tools = TriageTools(triage, FixJobs(settings))
-
-        async def broken(raw: dict[str, Any]) -> Any:
+        async def broken(ctx: Any, args: Any) -> Any:
             raise RuntimeError("a bug")
 
-        tools.specs["list_issues"] = dataclasses.replace(tools.specs["list_issues"], handler=broken)
+        registry = Registry(dataclasses.replace(t, run=broken) if t.name == "list_issues" else t
+                            for t in mcp_tools(settings))
+        tools = TriageTools(triage, FixJobs(settings), registry)
         async with Client(build_server(tools)) as client:
             crashed = error(await call(client, "list_issues", {}))
             no_token = error(await call(client, "get_issue", {"issue_id": ISSUE}))

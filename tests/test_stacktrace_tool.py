@@ -12,9 +12,10 @@ import pytest
 
 from domain import Breadcrumb, ErrorEvent, ExceptionInfo, RequestContext, StackFrame
 from sources.sentry.parser import parse_event
-from tools.base import ToolContext, call_tool
+from tools.base import ToolContext
+from tools.registry import Registry, call_tool
 from tools.mapping import FrameMapper
-from tools.stacktrace import GetStacktrace, render_event, scrub_query, scrub_url
+from tools.stacktrace import get_stacktrace, render_event, scrub_query, scrub_url
 
 SECRET = "sk_live_SuperSecretValue123"
 
@@ -65,7 +66,7 @@ def make_worktree(root: Path, files: dict[str, str]) -> Path:
 
 
 async def run_tool(ctx: ToolContext, **args: Any) -> str:
-    outcome = await call_tool({"get_stacktrace": GetStacktrace()}, ctx, "get_stacktrace", args)
+    outcome = await call_tool(Registry([get_stacktrace]), ctx, "get_stacktrace", args)
     assert not outcome.is_error, outcome.text
     return outcome.text
 
@@ -202,18 +203,19 @@ async def test_breadcrumbs_request_tags_release(shop_repo: Path) -> None:
 
 
 async def test_tool_needs_an_event(tmp_path: Path) -> None:
-    outcome = await call_tool({"get_stacktrace": GetStacktrace()}, ToolContext(worktree=tmp_path), "get_stacktrace", {})
+    outcome = await call_tool(Registry([get_stacktrace]), ToolContext(worktree=tmp_path), "get_stacktrace", {})
     assert outcome.is_error and "no error event" in outcome.text
-    schema = GetStacktrace.input_schema()
+    schema = get_stacktrace.input_schema()
     assert schema["properties"]["include_library_frames"]["default"] is False
 
 
 async def test_mapper_is_cached_per_worktree(shop_repo: Path) -> None:
     ctx = ToolContext(worktree=shop_repo, event=shop_event(), source_root="")
     await run_tool(ctx)
-    mapper = ctx.extra["frame_mapper"][1]
+    assert ctx.frame_mapper is not None
+    mapper = ctx.frame_mapper[1]
     await run_tool(ctx)
-    assert ctx.extra["frame_mapper"][1] is mapper
+    assert ctx.frame_mapper[1] is mapper
 
 
 # ---- real fixtures ------------------------------------------------------------------------------------------

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tools.base import ToolContext, ToolError, call_tool
-from tools.files import ListFiles, ReadFile, SearchRepo
+from tools.base import ToolContext, ToolError
+from tools.files import list_files, read_file, search_repo
 from tools.paths import resolve_in_worktree
+from tools.registry import Registry, call_tool
 
-TOOLS = {t.name: t for t in (ReadFile(), SearchRepo(), ListFiles())}
+TOOLS = Registry([read_file, search_repo, list_files])
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from typing import Any
+
+from agent.anthropic_provider import tool_params
 from domain import FileChange
-from tools.base import ToolContext, call_tool
-from tools.patch import ProposePatch, SubmitFix, apply_changes, worktree_diff
-from tools.policy import PatchPolicy, glob_match
-from tools.registry import ALL_TOOLS, anthropic_tools, openai_tools, tool_map
+from tools.base import ToolContext, ToolSpec
+from tools.patch import apply_changes, propose_patch, submit_fix, worktree_diff
+from tools.policy import DEFAULT_POLICY, PatchPolicy, glob_match
+from tools.registry import WORKTREE_TOOLS, Registry, call_tool
 
 from tests.test_tools_files import git, make_repo
 
-TOOLS = {t.name: t for t in (ProposePatch(), SubmitFix())}
+TOOLS = Registry([propose_patch, submit_fix])
 
 SERVICE_PY = '''\
 class UserService:
@@ -316,17 +319,22 @@ async def test_binary_and_huge_files_are_refused(ctx: ToolContext, repo: Path) -
 
 
 async def test_project_policy_from_context(ctx: ToolContext, repo: Path) -> None:
-    ctx.extra["patch_policy"] = PatchPolicy(deny=["app/**"], allow=["package-lock.json"])
+    assert ctx.policy is DEFAULT_POLICY
+    ctx.policy = PatchPolicy(deny=["app/**"], allow=["package-lock.json"])
     text, is_error = await patch(ctx, change("app/service.py", "def helper", "def helper2"))
     assert is_error and "denied by this project's patch policy" in text
     text, is_error = await patch(ctx, change("package-lock.json", "{}", '{"lockfileVersion": 3}'))
     assert not is_error, text
 
 
-async def test_project_policy_as_config_dict(ctx: ToolContext) -> None:
-    ctx.extra["patch_policy"] = {"deny": ["README.md"]}
+async def test_project_policy_as_config_dict(ctx: ToolContext, repo: Path) -> None:
+    ctx.policy = PatchPolicy.model_validate({"deny": ["README.md"]})
     text, is_error = await patch(ctx, change("README.md", "# demo", "# x"))
     assert is_error and "README.md is denied by this project's patch policy" in text
+    # Another context keeps the default policy: a project's rules stay with its own context.
+    text, is_error = await patch(ToolContext(worktree=repo), change("README.md", "# demo", "# x"))
+    assert not is_error, text
+    assert DEFAULT_POLICY == PatchPolicy()
 
 
 def test_patch_policy_rules() -> None:
@@ -436,16 +444,23 @@ def _walk_keys(node: object) -> set[str]:
     return set()
 
 
+def openai_tools(specs: list[ToolSpec]) -> list[dict[str, Any]]:
+    """The neutral specs as OpenAI's `tools` parameter (function calling)."""
+    return [{"type": "function", "function": {"name": s["name"], "description": s["description"],
+                                              "parameters": s["input_schema"]}} for s in specs]
+
+
 def test_registry_order_and_shapes() -> None:
     names = ["get_stacktrace", "read_file", "search_repo", "list_files", "propose_patch", "submit_fix"]
-    assert [t.name for t in ALL_TOOLS] == names
-    assert list(tool_map()) == names
-    anth = anthropic_tools()
-    oai = openai_tools()
+    assert [t.name for t in WORKTREE_TOOLS] == names == WORKTREE_TOOLS.names()
+    specs = WORKTREE_TOOLS.specs()
+    anth = tool_params([dict(s) for s in specs])
+    oai = openai_tools(specs)
     assert [t["name"] for t in anth] == names
     assert [t["function"]["name"] for t in oai] == names
-    for a, o in zip(anth, oai, strict=True):
-        assert set(a) == {"name", "description", "input_schema"}
+    for spec, a, o in zip(specs, anth, oai, strict=True):
+        assert set(spec) == {"name", "description", "input_schema"}
+        assert {k: v for k, v in a.items() if k != "cache_control"} == spec
         assert o["type"] == "function" and set(o["function"]) == {"name", "description", "parameters"}
         assert a["input_schema"] == o["function"]["parameters"]
         assert a["input_schema"]["type"] == "object"
@@ -454,7 +469,7 @@ def test_registry_order_and_shapes() -> None:
 
 
 def test_registry_required_fields() -> None:
-    schemas = {t["name"]: t["input_schema"] for t in anthropic_tools()}
+    schemas = {t["name"]: t["input_schema"] for t in WORKTREE_TOOLS.specs()}
     assert schemas["read_file"]["required"] == ["path"]
     assert schemas["search_repo"]["required"] == ["query"]
     assert "required" not in schemas["list_files"]

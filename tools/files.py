@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import Tool, ToolContext, ToolError
+from tools.base import ToolContext, ToolError, reads, tool
 from tools.paths import normalize_rel_path, read_text, rel_to_worktree, resolve_in_worktree, split_lines
 from tools.policy import glob_match
 
@@ -133,9 +133,9 @@ def format_numbered(lines: list[str], start: int) -> str:
     )
 
 
-class ReadFile(Tool):
-    name = "read_file"
-    description = (
+@tool(
+    title="Read a file of the repository",
+    description=(
         "Read a text file from the repository, with line numbers ('  12| code'). Shows at most "
         f"{READ_MAX_LINES} lines per call; the output says how many lines the file has and which "
         "start_line to use to continue. Lines longer than "
@@ -143,26 +143,26 @@ class ReadFile(Tool):
         "(use search_repo for those). Paths are relative to the repository root; use list_files or "
         "search_repo to find them. Use this to read the code around a stack frame before proposing "
         "a change, and copy text for propose_patch's 'original' from here (without the line numbers)."
-    )
-    Args = ReadFileArgs
-
-    async def run(self, ctx: ToolContext, args: ReadFileArgs) -> str:  # type: ignore[override]
-        resolved = resolve_in_worktree(ctx.worktree, args.path)
-        shown = rel_to_worktree(ctx.worktree, resolved)
-        lines = split_lines(read_text(resolved, shown))
-        total = len(lines)
-        if total == 0:
-            return f"{shown} is empty (0 lines)."
-        win = _clamp_window(total, args.start_line, args.end_line)
-        body = format_numbered(lines[win.start - 1 : win.end], win.start)
-        parts = [*(f"Note: {n}" for n in win.notes), f"{shown} (lines {win.start}-{win.end} of {total:,})", body]
-        if win.end < total:
-            parts.append(
-                f"[lines {win.start}-{win.end} of {total:,}; call read_file with start_line={win.end + 1} to continue]"
-            )
-        else:
-            parts.append(f"[end of file: {total:,} lines]")
-        return "\n".join(parts)
+    ),
+    annotations=reads(),
+)
+async def read_file(ctx: ToolContext, args: ReadFileArgs) -> str:
+    resolved = resolve_in_worktree(ctx.worktree, args.path)
+    shown = rel_to_worktree(ctx.worktree, resolved)
+    lines = split_lines(read_text(resolved, shown))
+    total = len(lines)
+    if total == 0:
+        return f"{shown} is empty (0 lines)."
+    win = _clamp_window(total, args.start_line, args.end_line)
+    body = format_numbered(lines[win.start - 1 : win.end], win.start)
+    parts = [*(f"Note: {n}" for n in win.notes), f"{shown} (lines {win.start}-{win.end} of {total:,})", body]
+    if win.end < total:
+        parts.append(
+            f"[lines {win.start}-{win.end} of {total:,}; call read_file with start_line={win.end + 1} to continue]"
+        )
+    else:
+        parts.append(f"[end of file: {total:,} lines]")
+    return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,30 +314,30 @@ def _format_matches(res: GrepResult, args: SearchRepoArgs, capped_note: str) -> 
     return "\n".join([header + capped_note, *lines])
 
 
-class SearchRepo(Tool):
-    name = "search_repo"
-    description = (
+@tool(
+    title="Search the repository",
+    description=(
         "Search the repository's files (tracked and new, ignoring .gitignore'd and binary files) for "
         "lines containing a literal string, or a Perl-style regex with regex=true. Returns "
         "'path:line: text' lines in path order, at most max_results (default "
         f"{SEARCH_DEFAULT_RESULTS}, cap {SEARCH_MAX_RESULTS}), and says how many matches were cut. "
         "Matching is case-sensitive and per line. Use it to find where a function, class, error "
         "message or setting is defined or used; narrow with path_glob ('*.py', 'src/**/*.ts', 'app/models')."
+    ),
+    annotations=reads(),
+)
+async def search_repo(ctx: ToolContext, args: SearchRepoArgs) -> str:
+    if not args.query:
+        raise ToolError("query is empty")
+    if "\n" in args.query or "\r" in args.query or "\x00" in args.query:
+        raise ToolError("query must be a single line without NUL bytes; search_repo matches one line at a time")
+    keep = max(1, min(args.max_results, SEARCH_MAX_RESULTS))
+    capped_note = (
+        f" (max_results is capped at {SEARCH_MAX_RESULTS})" if args.max_results > SEARCH_MAX_RESULTS else ""
     )
-    Args = SearchRepoArgs
-
-    async def run(self, ctx: ToolContext, args: SearchRepoArgs) -> str:  # type: ignore[override]
-        if not args.query:
-            raise ToolError("query is empty")
-        if "\n" in args.query or "\r" in args.query or "\x00" in args.query:
-            raise ToolError("query must be a single line without NUL bytes; search_repo matches one line at a time")
-        keep = max(1, min(args.max_results, SEARCH_MAX_RESULTS))
-        capped_note = (
-            f" (max_results is capped at {SEARCH_MAX_RESULTS})" if args.max_results > SEARCH_MAX_RESULTS else ""
-        )
-        pathspecs = glob_pathspecs(args.path_glob) if args.path_glob is not None else []
-        res = await git_grep(ctx.worktree.resolve(), args.query, regex=args.regex, pathspecs=pathspecs, keep=keep)
-        return _format_matches(res, args, capped_note)
+    pathspecs = glob_pathspecs(args.path_glob) if args.path_glob is not None else []
+    res = await git_grep(ctx.worktree.resolve(), args.query, regex=args.regex, pathspecs=pathspecs, keep=keep)
+    return _format_matches(res, args, capped_note)
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,42 +385,42 @@ def _direct_entries(files: list[str], rel_dir: str) -> tuple[dict[str, int], lis
     return dirs, direct
 
 
-class ListFiles(Tool):
-    name = "list_files"
-    description = (
+@tool(
+    title="List files of the repository",
+    description=(
         "List the repository's files (tracked and new; .gitignore'd files are skipped). Without glob, "
         "shows the direct entries of a directory — subdirectories end with '/' and show how many files "
         "they hold. With glob, lists every file below path that matches ('*.py', 'tests/**/test_*.py'). "
         f"At most {LIST_MAX_ENTRIES} entries; the output says how many were cut. Paths are shown "
         "relative to the repository root, ready for read_file. Use it to get oriented or to find a file "
         "whose name you only partly know."
-    )
-    Args = ListFilesArgs
+    ),
+    annotations=reads(),
+)
+async def list_files(ctx: ToolContext, args: ListFilesArgs) -> str:
+    root = ctx.worktree.resolve()
+    resolved = resolve_in_worktree(root, args.path)
+    if not resolved.is_dir():
+        raise ToolError(f"{normalize_rel_path(args.path)!r} is a file, not a directory; use read_file to read it")
+    rel_dir = resolved.relative_to(root).as_posix() if resolved != root else ""
+    where = f"{rel_dir}/" if rel_dir else "repository root"
+    files = sorted(await repo_files(root, rel_dir))
+    if args.glob:
+        return _globbed(files, rel_dir, args.glob, where)
+    dirs, direct = _direct_entries(files, rel_dir)
+    entries = [f"{d}/ ({n:,} file{'s' if n != 1 else ''})" for d, n in sorted(dirs.items())] + direct
+    if not entries:
+        return f"No files in {where}."
+    header = f"{where} — {len(dirs)} director{'ies' if len(dirs) != 1 else 'y'}, {len(direct)} file(s)"
+    return _bounded_listing(header, entries)
 
-    async def run(self, ctx: ToolContext, args: ListFilesArgs) -> str:  # type: ignore[override]
-        root = ctx.worktree.resolve()
-        resolved = resolve_in_worktree(root, args.path)
-        if not resolved.is_dir():
-            raise ToolError(f"{normalize_rel_path(args.path)!r} is a file, not a directory; use read_file to read it")
-        rel_dir = resolved.relative_to(root).as_posix() if resolved != root else ""
-        where = f"{rel_dir}/" if rel_dir else "repository root"
-        files = sorted(await repo_files(root, rel_dir))
-        if args.glob:
-            return self._globbed(files, rel_dir, args.glob, where)
-        dirs, direct = _direct_entries(files, rel_dir)
-        entries = [f"{d}/ ({n:,} file{'s' if n != 1 else ''})" for d, n in sorted(dirs.items())] + direct
-        if not entries:
-            return f"No files in {where}."
-        header = f"{where} — {len(dirs)} director{'ies' if len(dirs) != 1 else 'y'}, {len(direct)} file(s)"
-        return _bounded_listing(header, entries)
 
-    @staticmethod
-    def _globbed(files: list[str], rel_dir: str, glob: str, where: str) -> str:
-        prefix = f"{rel_dir}/" if rel_dir else ""
-        hits = [f for f in files if glob_match(glob, f[len(prefix) :])]
-        if not hits:
-            return f"No files under {where} match {glob!r}."
-        return _bounded_listing(f"{len(hits):,} file(s) under {where} matching {glob!r}", hits)
+def _globbed(files: list[str], rel_dir: str, glob: str, where: str) -> str:
+    prefix = f"{rel_dir}/" if rel_dir else ""
+    hits = [f for f in files if glob_match(glob, f[len(prefix) :])]
+    if not hits:
+        return f"No files under {where} match {glob!r}."
+    return _bounded_listing(f"{len(hits):,} file(s) under {where} matching {glob!r}", hits)
 
 
 def _bounded_listing(header: str, entries: list[str]) -> str:

@@ -33,10 +33,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain import Confidence, FileChange
-from tools.base import Tool, ToolContext, ToolError
+from tools.base import Annotations, ToolContext, ToolError, tool
 from tools.files import format_numbered, git_argv, git_env
 from tools.paths import ensure_readable_file, normalize_rel_path, rel_to_worktree, resolve_in_worktree, split_lines
-from tools.policy import PatchPolicy
+from tools.policy import DEFAULT_POLICY, PatchPolicy
 
 DIFF_MAX_CHARS = 20_000  # what propose_patch shows back; the stored diff is never cut
 AMBIGUOUS_MAX_LISTED = 20
@@ -403,7 +403,7 @@ def apply_edits(worktree: Path, changes: Sequence[FileChange], policy: PatchPoli
     if not changes:
         raise ToolError("changes is empty; give at least one edit")
     root = worktree.resolve()
-    staged, applied = _stage_batch(root, changes, policy or PatchPolicy())
+    staged, applied = _stage_batch(root, changes, policy or DEFAULT_POLICY)
     _write_all(staged)
     return applied
 
@@ -495,17 +495,9 @@ def _clip(text: str, limit: int) -> str:
     return text[:limit] + f"\n[diff cut at {limit:,} of {len(text):,} characters]"
 
 
-def policy_from_context(ctx: ToolContext) -> PatchPolicy:
-    """The project's policy from ctx.extra["patch_policy"] (a PatchPolicy or its config dict)."""
-    configured = ctx.extra.get("patch_policy")
-    if configured is None:
-        return PatchPolicy()
-    return configured if isinstance(configured, PatchPolicy) else PatchPolicy.model_validate(configured)
-
-
-class ProposePatch(Tool):
-    name = "propose_patch"
-    description = (
+@tool(
+    title="Stage a change in the repository",
+    description=(
         "Change files in the repository with search/replace edits. Each change gives 'file', the exact "
         "current text 'original' (copied from read_file, without line numbers, long enough to occur "
         "exactly once) and its replacement 'modified'; an empty 'original' creates a new file. If "
@@ -515,23 +507,22 @@ class ProposePatch(Tool):
         "workflows, lock files, secrets/credential files, git metadata and binaries cannot be changed. "
         "Returns the unified diff of everything changed so far. Make the smallest change that fixes "
         "the root cause, then call submit_fix."
-    )
-    Args = ProposePatchArgs
-    read_only = False
-
-    async def run(self, ctx: ToolContext, args: ProposePatchArgs) -> str:  # type: ignore[override]
-        policy = policy_from_context(ctx)
-        changes = [c.to_domain() for c in args.changes]
-        edits = await asyncio.to_thread(apply_edits, ctx.worktree, changes, policy)
-        for change, edit in zip(changes, edits, strict=True):
-            ctx.applied.append(change.model_copy(update={"file": edit.file}))
-        base = str(ctx.extra.get("base_sha") or "HEAD")
-        diff = await asyncio.to_thread(worktree_diff, ctx.worktree, [c.file for c in ctx.applied], base)
-        files = len({c.file for c in ctx.applied})
-        report = [f"Applied {len(edits)} change(s):", *(f"- {e.file}: {e.how}" for e in edits)]
-        report.append(f"\nDiff of everything changed so far ({files} file(s)) versus the base commit:")
-        report.append(_clip(diff, DIFF_MAX_CHARS) or "(no difference from the base commit)")
-        return "\n".join(report)
+    ),
+    # It edits a throw-away checkout of one job or triage session, which nothing else sees
+    # until a pull request is opened: not destructive, but applying the same edit twice fails.
+    annotations=Annotations(read_only=False, destructive=False, idempotent=False, open_world=False),
+)
+async def propose_patch(ctx: ToolContext, args: ProposePatchArgs) -> str:
+    changes = [c.to_domain() for c in args.changes]
+    edits = await asyncio.to_thread(apply_edits, ctx.worktree, changes, ctx.policy)
+    for change, edit in zip(changes, edits, strict=True):
+        ctx.applied.append(change.model_copy(update={"file": edit.file}))
+    diff = await asyncio.to_thread(worktree_diff, ctx.worktree, [c.file for c in ctx.applied], ctx.diff_base)
+    files = len({c.file for c in ctx.applied})
+    report = [f"Applied {len(edits)} change(s):", *(f"- {e.file}: {e.how}" for e in edits)]
+    report.append(f"\nDiff of everything changed so far ({files} file(s)) versus the base commit:")
+    report.append(_clip(diff, DIFF_MAX_CHARS) or "(no difference from the base commit)")
+    return "\n".join(report)
 
 
 class SubmitFixArgs(BaseModel):
@@ -554,21 +545,22 @@ class SubmitFixArgs(BaseModel):
         return v.strip().upper() if isinstance(v, str) else v
 
 
-class SubmitFix(Tool):
-    name = "submit_fix"
-    description = (
+@tool(
+    title="Submit the fix",
+    description=(
         "Finish the investigation and submit the fix made with propose_patch, with your analysis, the "
         "root cause, a confidence level and the pull request's title and body. Call it exactly once, "
         "last; nothing can be changed afterwards. If no safe code change is possible, submit with "
         "confidence LOW and explain why in the analysis."
-    )
-    Args = SubmitFixArgs
-    read_only = False
-
-    async def run(self, ctx: ToolContext, args: SubmitFixArgs) -> str:  # type: ignore[override]
-        if ctx.submission is not None:
-            raise ToolError("a fix was already submitted; the run is over")
-        ctx.submission = args.model_dump(mode="json")
-        files = sorted({c.file for c in ctx.applied})
-        changed = f"{len(files)} file(s) changed: {', '.join(files)}" if files else "no files changed"
-        return f"Fix submitted with {args.confidence.value} confidence; {changed}. The run is complete."
+    ),
+    annotations=Annotations(read_only=False, destructive=False, idempotent=False, open_world=False),
+    # It ends the agent's unattended run; over MCP the person decides, with open_pull_request.
+    audience="agent",
+)
+async def submit_fix(ctx: ToolContext, args: SubmitFixArgs) -> str:
+    if ctx.submission is not None:
+        raise ToolError("a fix was already submitted; the run is over")
+    ctx.submission = args.model_dump(mode="json")
+    files = sorted({c.file for c in ctx.applied})
+    changed = f"{len(files)} file(s) changed: {', '.join(files)}" if files else "no files changed"
+    return f"Fix submitted with {args.confidence.value} confidence; {changed}. The run is complete."

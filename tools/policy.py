@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 # (glob, why) — the reason is shown to the model, so it says what kind of file this is.
 _CI = "a CI/CD configuration file (it runs with the repository's secrets)"
@@ -148,6 +148,9 @@ class PatchPolicy(BaseModel):
     drops the built-in list entirely (binary and NUL-content checks always stay).
     """
 
+    # Frozen: DEFAULT_POLICY is shared by every ToolContext that is not given its own.
+    model_config = ConfigDict(frozen=True)
+
     deny: list[str] = Field(default_factory=list)
     allow: list[str] = Field(default_factory=list)
     use_defaults: bool = True
@@ -175,3 +178,7 @@ class PatchPolicy(BaseModel):
         if size > self.max_file_bytes:
             return f"the new content of {path} is {size:,} bytes, over the {self.max_file_bytes:,}-byte limit"
         return None
+
+
+# What propose_patch enforces unless a ToolContext is given a project's own policy.
+DEFAULT_POLICY = PatchPolicy()

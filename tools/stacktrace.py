@@ -17,13 +17,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
 from domain import Breadcrumb, ErrorEvent, ExceptionInfo, RequestContext, StackFrame
-from tools.base import Tool, ToolContext, ToolError
+from tools.base import ToolContext, ToolError, reads, tool
 from tools.mapping import FrameMapper, Mapping, library_reason
 from tools.paths import read_text, resolve_in_worktree, split_lines
 
@@ -56,37 +56,33 @@ class GetStacktraceArgs(BaseModel):
     )
 
 
-class GetStacktrace(Tool):
-    name: ClassVar[str] = "get_stacktrace"
-    description: ClassVar[str] = (
+@tool(
+    title="Show the stack trace, mapped onto the repository",
+    description=(
         "Show the error being fixed: the exception chain (innermost cause first, the reported "
         "exception last), each frame oldest call first with its repository path and the source "
         "around the line (crash line marked), then recent breadcrumbs, the request, tags, release "
         "and environment. Library frames are collapsed unless include_library_frames is true."
+    ),
+    annotations=reads(),
+)
+async def get_stacktrace(ctx: ToolContext, args: GetStacktraceArgs) -> str:
+    if ctx.event is None:
+        raise ToolError("no error event is attached to this session, so there is no stack trace to show")
+    event = ctx.event
+    return await asyncio.to_thread(
+        lambda: render_event(event, mapper_for(ctx), ctx.worktree, include_library_frames=args.include_library_frames)
     )
-    Args: ClassVar[type[BaseModel]] = GetStacktraceArgs
-
-    async def run(self, ctx: ToolContext, args: BaseModel) -> str:
-        assert isinstance(args, GetStacktraceArgs)
-        if ctx.event is None:
-            raise ToolError("no error event is attached to this session, so there is no stack trace to show")
-        event = ctx.event
-        return await asyncio.to_thread(self._render, ctx, event, args.include_library_frames)
-
-    @staticmethod
-    def _render(ctx: ToolContext, event: ErrorEvent, include_library_frames: bool) -> str:
-        return render_event(event, mapper_for(ctx), ctx.worktree, include_library_frames=include_library_frames)
 
 
 def mapper_for(ctx: ToolContext) -> FrameMapper:
     """One mapper per worktree and source root, kept in the context: listing a large repository's
     files on every call would be wasted work."""
     key = (str(ctx.worktree), ctx.source_root)
-    cached = ctx.extra.get("frame_mapper")
-    if isinstance(cached, tuple) and cached[0] == key and isinstance(cached[1], FrameMapper):
-        return cached[1]
+    if ctx.frame_mapper is not None and ctx.frame_mapper[0] == key:
+        return ctx.frame_mapper[1]
     mapper = FrameMapper(Path(ctx.worktree), ctx.source_root)
-    ctx.extra["frame_mapper"] = (key, mapper)
+    ctx.frame_mapper = (key, mapper)
     return mapper
 
 
@@ -466,4 +462,4 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["GetStacktrace", "GetStacktraceArgs", "mapper_for", "render_event", "scrub_query", "scrub_url"]
+__all__ = ["GetStacktraceArgs", "get_stacktrace", "mapper_for", "render_event", "scrub_query", "scrub_url"]
