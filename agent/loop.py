@@ -43,7 +43,8 @@ from domain import Confidence, FixResult, Usage
 from domain.redact import redactor
 from tools.base import ToolContext, ToolError, ToolOutcome
 from tools.patch import worktree_diff
-from tools.registry import WORKTREE_TOOLS, Registry, call_tool
+from tools.registry import WORKTREE_TOOLS, Registry
+from tools.registry import call_tool as registry_call_tool
 from tools.stacktrace import mapper_for
 
 log = logging.getLogger("autofixer.agent")
@@ -93,6 +94,8 @@ class Progress(BaseModel):
 
 
 CallModel = Callable[[int, ModelRequest], Awaitable[ModelTurn]]
+# (tools, ctx, name, raw arguments) → outcome: tools.registry.call_tool, or a checkpointing wrapper.
+CallTool = Callable[[Registry[ToolContext], ToolContext, str, Any], Awaitable[ToolOutcome]]
 OnProgress = Callable[[Progress], Awaitable[None] | None]
 
 
@@ -107,6 +110,7 @@ class _Run:
     transcript: Transcript | None
     on_progress: OnProgress | None
     call_model: CallModel
+    call_tool: CallTool
     redact: Callable[[str], str]
     started: float = field(default_factory=time.monotonic)
     usage: Usage = field(default_factory=Usage)
@@ -142,6 +146,7 @@ async def run_agent(
     transcript: Transcript | None = None,
     on_progress: OnProgress | None = None,
     call_model: CallModel | None = None,
+    call_tool: CallTool | None = None,
     secrets: Iterable[str] = (),
     task: str | None = None,
 ) -> FixResult:
@@ -150,13 +155,16 @@ async def run_agent(
 
     `task` overrides the first user message (default: rendered from `ctx.event`); `secrets`
     are the configured tokens, removed from everything the model and the transcript see.
+    `call_model` and `call_tool` are the seams where the service checkpoints model turns and
+    non-deterministic tool calls (default: call directly).
     """
     limits = limits or Limits()
     tools = tools.for_audience("agent")
     secrets = [s for s in secrets if s]
     run = _Run(
         provider=provider, tools=tools, ctx=ctx, limits=limits, transcript=transcript, on_progress=on_progress,
-        call_model=call_model or _direct_call(provider), redact=redactor(secrets),
+        call_model=call_model or _direct_call(provider), call_tool=call_tool or registry_call_tool,
+        redact=redactor(secrets),
     )
     system = prompts.load(SYSTEM_PROMPT)
     first = run.redact(task if task is not None else _render_first_message(ctx, secrets))
@@ -297,7 +305,7 @@ async def _run_one(run: _Run, step: int, call: ToolCall) -> ToolOutcome:
     run.usage = run.usage.model_copy(update={"tool_calls": run.usage.tool_calls + 1})
     run.record("tool_call", step=step, id=call.id, name=call.name, arguments=call.arguments)
     started = time.monotonic()
-    outcome = await call_tool(run.tools, run.ctx, call.name, call.arguments)
+    outcome = await run.call_tool(run.tools, run.ctx, call.name, call.arguments)
     # Calls that cannot even be attempted are the model's mistakes and count towards
     # max_malformed_calls; a tool that runs and fails (file not found, no match) does not.
     run.malformed_streak = run.malformed_streak + 1 if outcome.malformed else 0

@@ -20,6 +20,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 from agent.settings import LlmConfig
 from common.config import ConnectorConfig, Section, kebab
 from domain import Confidence
+from tools.policy import DEFAULT_POLICY, PatchPolicy
 
 DEFAULT_CONFIG_PATH = "autofixer.yml"
 
@@ -47,6 +48,8 @@ class ProjectConfig(_Section):
     source_root: str = ""  # e.g. src/main/kotlin/ when frames omit it
     default_branch: str = "main"
     clone_url: str | None = None  # overrides the forge's URL: mirrors, enterprise, local paths
+    # What the agent may edit: extra `deny` globs, `allow` exceptions (see tools/policy.py).
+    patch_policy: PatchPolicy = DEFAULT_POLICY
 
 
 class BehaviorConfig(_Section):

@@ -24,7 +24,7 @@ from typing import Any
 from dbos import DBOS
 from pydantic import BaseModel
 
-from agent.loop import Limits, Progress, run_agent
+from agent.loop import CallTool, Limits, Progress, run_agent
 from agent.provider import ModelRequest, ModelTurn, ProviderError, ProviderUnavailable
 from agent.transcript import Transcript
 from domain import ErrorEvent, FixResult
@@ -32,8 +32,8 @@ from domain.job import PublishOutcome
 from server.config import ProjectConfig, Settings
 from server.publish import clone_url, publish
 from server.services import services
-from tools.base import ToolContext
-from tools.registry import WORKTREE_TOOLS
+from tools.base import ToolContext, ToolOutcome
+from tools.registry import WORKTREE_TOOLS, Registry, call_tool
 from tools.workspace import WorkspaceError
 
 log = logging.getLogger("autofixer.fix")
@@ -93,6 +93,25 @@ def durable_call(deadline: float) -> Callable[[int, ModelRequest], Awaitable[Mod
         if result.turn is None:
             raise ProviderError(result.error or "the model call failed", status=result.status)
         return result.turn
+
+    return call
+
+
+@DBOS.step(name="tool_call")
+async def _tool_call(tools: Registry[ToolContext], ctx: ToolContext, name: str, arguments: Any) -> dict[str, Any]:
+    outcome = await call_tool(tools, ctx, name, arguments)
+    return {"text": outcome.text, "is_error": outcome.is_error, "malformed": outcome.malformed}
+
+
+def durable_tools() -> CallTool:
+    """Tool calls for a job: deterministic tools run directly (recovery re-runs them against the
+    rebuilt worktree); any other tool's call is a checkpointed step, replayed on recovery."""
+
+    async def call(tools: Registry[ToolContext], ctx: ToolContext, name: str, arguments: Any) -> ToolOutcome:
+        tool = tools.get(name)
+        if tool is None or tool.deterministic:
+            return await call_tool(tools, ctx, name, arguments)
+        return ToolOutcome(**await _tool_call(tools, ctx, name, arguments))
 
     return call
 
@@ -170,12 +189,13 @@ async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent,
         async with svc.workspaces.checkout(url, project.default_branch, job_id, commit=base.sha,
                                            token=forge.git_token()) as ws:
             ctx = ToolContext(worktree=ws.path, event=event, source_root=project.source_root,
-                              base_sha=ws.base_sha)
+                              base_sha=ws.base_sha, policy=project.patch_policy)
             deadline = await start_clock(settings.llm.max_wall_seconds)
             with Transcript.for_job(settings.state_dir, job_id, secrets=svc.secrets.values()) as transcript:
                 fix = await run_agent(
                     provider, WORKTREE_TOOLS, ctx, limits=limits(settings), transcript=transcript,
-                    call_model=durable_call(deadline), secrets=svc.secrets.values(), on_progress=_log_progress,
+                    call_model=durable_call(deadline), call_tool=durable_tools(), secrets=svc.secrets.values(),
+                    on_progress=_log_progress,
                 )
             log.info("agent finished: %s, confidence %s, %d file(s) changed, $%.4f",
                      fix.exit_reason, fix.confidence.value, len({c.file for c in fix.changes}), fix.usage.cost_usd)

@@ -250,7 +250,7 @@ class Triage:
             await stack.aclose()
             raise TriageError(f"could not check out {project.scm_repo}: {exc}") from None
         ctx = ToolContext(worktree=workspace.path, event=data.event, source_root=project.source_root,
-                          base_sha=workspace.base_sha)
+                          base_sha=workspace.base_sha, policy=project.patch_policy)
         return IssueWorkspace(data.issue_id, project, workspace, ctx, stack, last_used=self._clock())
 
     def _scm_token(self) -> str | None:

@@ -137,3 +137,16 @@ def test_cli_reports_invalid_yaml_with_its_line(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2 and "not valid YAML (line" in result.stderr
+
+
+def test_a_project_can_tighten_or_loosen_its_patch_policy() -> None:
+    settings = parse_settings({"projects": [
+        {"source-project": "a", "scm-repo": "o/a", "patch-policy": {"deny": ["migrations/**"],
+                                                                     "allow": ["config/settings.toml"]}},
+        {"source-project": "b", "scm-repo": "o/b"},
+    ]})
+    strict, default = settings.projects[0].patch_policy, settings.projects[1].patch_policy
+    assert strict.check("migrations/0001_init.py") and not default.check("migrations/0001_init.py")
+    assert default.check(".github/workflows/ci.yml") and strict.check(".github/workflows/ci.yml")
+    with pytest.raises(ConfigError, match=r"projects\[0\]\.patch-policy\.denyy: unknown key"):
+        parse_settings({"projects": [{"source-project": "a", "scm-repo": "o/a", "patch-policy": {"denyy": []}}]})

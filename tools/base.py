@@ -117,6 +117,10 @@ class Tool(Generic[C, A]):
     annotations: Annotations
     run: Run[C, A] = field(repr=False)
     audience: Audience = "both"
+    # False for a tool whose result may differ when re-run (it runs code, reads a clock or a
+    # network): the service checkpoints each call as a step, so a recovered job replays the
+    # recorded result instead of running it again. Reading the worktree is deterministic.
+    deterministic: bool = True
 
     def serves(self, client: Client) -> bool:
         return self.audience in (client, "both")

@@ -148,8 +148,10 @@ class PatchPolicy(BaseModel):
     drops the built-in list entirely (binary and NUL-content checks always stay).
     """
 
-    # Frozen: DEFAULT_POLICY is shared by every ToolContext that is not given its own.
-    model_config = ConfigDict(frozen=True)
+    # Frozen: DEFAULT_POLICY is shared by every ToolContext that is not given its own. Keys are
+    # kebab-case in a project's `patch-policy:` like everywhere else in the configuration.
+    model_config = ConfigDict(frozen=True, alias_generator=lambda name: name.replace("_", "-"),
+                              populate_by_name=True, extra="forbid")
 
     deny: list[str] = Field(default_factory=list)
     allow: list[str] = Field(default_factory=list)
