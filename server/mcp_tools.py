@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from domain import Confidence
+from domain import Confidence, Issue
 from server.config import Settings
 from server.mcp_jobs import FixJobs
 from server.mcp_triage import (
@@ -26,8 +26,6 @@ from server.mcp_triage import (
     TriageError,
     check_issue_id,
     issue_line,
-    project_slug,
-    unresolved_query,
 )
 from server.publish import PublishOutcome
 from tools.base import Annotations, Tool, ToolContext, ToolOutcome, reads, tool
@@ -153,7 +151,8 @@ async def list_issues(ctx: McpContext, args: ListIssuesArgs) -> ToolOutcome:
     issues = await ctx.triage.list_issues(args.project, args.query, args.limit)
     where = f" in project {args.project}" if args.project else ""
     if not issues:
-        return ToolOutcome(f"No issues{where} match the search {unresolved_query(args.query)!r}.",
+        search = f"the search {args.query!r}" if args.query else "the default search (unresolved issues)"
+        return ToolOutcome(f"No issues{where} match {search}.",
                            data={"issues": []})
     head = f"{len(issues)} issue(s){where}, newest first:"
     rows = [_issue_row(i) for i in issues]
@@ -209,8 +208,8 @@ async def run_autofix(ctx: McpContext, args: IssueArgs) -> ToolOutcome:
     # Looked up first: the job id needs Sentry's numeric id (a short id would start a second
     # job beside the webhook's), and an unknown issue is better refused than queued to fail.
     issue = await ctx.triage.issue_details(args.issue_id)
-    issue_id = str(issue.get("id") or args.issue_id)
-    queued = await ctx.jobs.enqueue(issue_id, project=project_slug(issue), title=str(issue.get("title") or ""))
+    issue_id = issue.id or args.issue_id
+    queued = await ctx.jobs.enqueue(issue_id, project=issue.project, title=issue.title)
     follow = f"get_fix_status(job_id=\"{queued.job_id}\")"
     if queued.created:
         text = (f"Queued the autonomous fix for issue {issue_id} as job {queued.job_id}. The running autofixer "
@@ -277,11 +276,11 @@ def publish_reply(outcome: PublishOutcome) -> ToolOutcome:
     return ToolOutcome(f"The pull request was not opened ({state}){reason}", True, data)
 
 
-def _issue_row(issue: dict[str, Any]) -> dict[str, Any]:
+def _issue_row(issue: Issue) -> dict[str, Any]:
     return {
-        "id": issue.get("id"), "short_id": issue.get("shortId"), "title": issue.get("title"),
-        "culprit": issue.get("culprit"), "count": issue.get("count"), "user_count": issue.get("userCount"),
-        "last_seen": issue.get("lastSeen"), "project": project_slug(issue), "permalink": issue.get("permalink"),
+        "id": issue.id, "short_id": issue.short_id, "title": issue.title, "culprit": issue.culprit,
+        "count": issue.count, "user_count": issue.user_count, "last_seen": issue.last_seen,
+        "project": issue.project, "permalink": issue.url,
     }
 
 

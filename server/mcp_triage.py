@@ -25,14 +25,12 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain import Confidence, ErrorEvent, FixResult
+from domain import Confidence, ErrorEvent, FixResult, Issue
 from domain.redact import redactor
 from server import connectors
 from server.config import BehaviorConfig, ProjectConfig, Secrets, Settings
 from server.publish import PublishOutcome, clone_url, publish
 from sources.base import SourceError
-from sources.sentry.client import SentryClient, SentryError, SentryNotFound
-from sources.sentry.parser import parse_event
 from tools.base import ToolContext, ToolError
 from tools.patch import worktree_diff
 from tools.stacktrace import render_event
@@ -68,15 +66,15 @@ def check_issue_id(issue_id: object) -> str:
 
 @dataclass(frozen=True)
 class IssueData:
-    """An issue's details (GroupSerializer JSON) and its latest event, normalised."""
+    """An issue's details and its latest event, normalised."""
 
-    issue_id: str  # Sentry's numeric id, whatever form the caller used
-    issue: dict[str, Any]
+    issue_id: str  # the tracker's own id, whatever form the caller used
+    issue: Issue
     event: ErrorEvent
 
     @property
     def project_slug(self) -> str | None:
-        return self.event.project
+        return self.issue.project or self.event.project
 
 
 @dataclass
@@ -144,49 +142,43 @@ class Triage:
             await self._close(issue_id, only_if_idle=False)
         await self.workspaces.aclose()
 
-    # ---- Sentry ----------------------------------------------------------------------------
+    # ---- the error source ------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def sentry(self) -> AsyncIterator[SentryClient]:
-        """A Sentry client; every Sentry failure inside becomes a TriageError with its reason."""
+    async def _asking(self) -> AsyncIterator[None]:
+        """Every failure of the source inside becomes a TriageError with its reason."""
         try:
-            client = self.source.client()
-        except (SourceError, ValueError) as exc:  # no token / no org configured
-            raise TriageError(str(exc)) from None
-        try:
-            async with client:
-                yield client
-        except SentryNotFound as exc:
-            raise TriageError(f"no such issue: {exc.reason}") from None
-        except SentryError as exc:
-            raise TriageError(exc.reason) from None
+            yield
+        except SourceError as exc:
+            raise TriageError(f"no such issue: {exc.reason}" if exc.not_found else exc.reason) from None
 
-    async def list_issues(self, project: str | None, query: str | None, limit: int) -> list[dict[str, Any]]:
-        async with self.sentry() as client:
-            return await client.list_issues(project, unresolved_query(query), limit)
+    async def list_issues(self, project: str | None, query: str | None, limit: int) -> list[Issue]:
+        async with self._asking():
+            return await self.source.list_issues(project, query, limit)
 
-    async def issue_details(self, issue_id: str) -> dict[str, Any]:
+    async def issue_details(self, issue_id: str) -> Issue:
         issue_id = check_issue_id(issue_id)
-        async with self.sentry() as client:
-            return await client.issue(issue_id)
+        async with self._asking():
+            return self.source.parse_issue(await self.source.fetch_issue(issue_id))
 
     async def fetch(self, issue_id: str) -> IssueData:
         """An issue's details and latest event, fetched together."""
         issue_id = check_issue_id(issue_id)
-        async with self.sentry() as client:
-            # return_exceptions: when one fails, the other still finishes before the client closes;
-            # the failure is then raised inside the block, which turns it into a TriageError.
-            results = await asyncio.gather(client.issue(issue_id), client.latest_event(issue_id),
+        async with self._asking():
+            # return_exceptions: when one fails, the other still finishes; the failure is then
+            # raised inside the block, which turns it into a TriageError.
+            results = await asyncio.gather(self.source.fetch_issue(issue_id), self.source.fetch_event(issue_id),
                                            return_exceptions=True)
-            issue, raw = (_unwrap(result) for result in results)
-        numeric = str(issue.get("id") or issue_id)
-        event = parse_event(raw, issue_id=numeric, issue_url=_str_or_none(issue.get("permalink")))
-        # The issue's project is authoritative; older events do not name theirs.
-        slug = project_slug(issue) or event.project
-        return IssueData(numeric, issue, event.model_copy(update={"project": slug}))
+            raw_issue, raw_event = (_unwrap(result) for result in results)
+        issue = self.source.parse_issue(raw_issue)
+        numeric = issue.id or issue_id  # a short id (SHOP-12) resolves to the tracker's own id
+        event = self.source.parse_event(raw_event, numeric)
+        # The issue's project and link are authoritative; older events do not name theirs.
+        update = {"project": issue.project or event.project, "issue_url": issue.url or event.issue_url}
+        return IssueData(numeric, issue, event.model_copy(update=update))
 
     def project_for(self, data: IssueData) -> ProjectConfig | None:
-        return self.settings.project_for(data.project_slug)
+        return self.settings.project_for(data.project_slug, self.source.name)
 
     def describe(self, data: IssueData) -> str:
         """get_issue's text: a summary, then the event as `autofixer event show` prints it."""
@@ -236,7 +228,7 @@ class Triage:
         project = self.project_for(data)
         if project is None:
             raise TriageError(
-                f"issue {data.issue_id} belongs to Sentry project {data.project_slug or '(unknown)'!r}, which is "
+                f"issue {data.issue_id} belongs to {self.source.label} project {data.project_slug or '(unknown)'!r}, which is "
                 "not in projects[] of the configuration, so there is no repository to work on; add it there"
             )
         url = clone_url(project, self.forges[self.settings.scm_of(project)])
@@ -344,54 +336,33 @@ def _subject(title: str) -> str:
     return re.sub(r"^\s*fix(\([^)]*\))?:\s*", "", title, flags=re.IGNORECASE).strip() or title.strip()
 
 
-def unresolved_query(query: str | None) -> str:
-    """The list is of unresolved issues unless the query sets its own status (`is:...`)."""
-    query = (query or "").strip()
-    if any(term.startswith("is:") for term in query.split()):
-        return query
-    return f"is:unresolved {query}".strip()
-
-
-def issue_line(issue: dict[str, Any]) -> str:
+def issue_line(issue: Issue) -> str:
     """One list_issues entry: id, short id, title, then culprit, counts, last seen, project."""
-    facts = [
-        ("culprit", issue.get("culprit")),
-        ("events", issue.get("count")),
-        ("users", issue.get("userCount")),
-        ("last seen", issue.get("lastSeen")),
-        ("project", project_slug(issue)),
-    ]
+    facts = [("culprit", issue.culprit), ("events", issue.count), ("users", issue.user_count),
+             ("last seen", issue.last_seen), ("project", issue.project)]
     shown = " · ".join(f"{k}: {_one_line(v)}" for k, v in facts if v not in (None, ""))
-    short = f" ({issue['shortId']})" if issue.get("shortId") else ""
-    return f"- {issue.get('id')}{short}: {_one_line(issue.get('title')) or '(untitled)'}\n  {shown}"
+    short = f" ({issue.short_id})" if issue.short_id else ""
+    return f"- {issue.id}{short}: {_one_line(issue.title) or '(untitled)'}\n  {shown}"
 
 
 def issue_summary(data: IssueData, project: ProjectConfig | None) -> str:
     issue = data.issue
-    short = f" ({issue['shortId']})" if issue.get("shortId") else ""
-    lines = [f"Issue {data.issue_id}{short}: {_one_line(issue.get('title') or data.event.title)}"]
-    facts = [("status", issue.get("status")), ("level", issue.get("level")), ("events", issue.get("count")),
-             ("users", issue.get("userCount")), ("first seen", issue.get("firstSeen")),
-             ("last seen", issue.get("lastSeen"))]
+    short = f" ({issue.short_id})" if issue.short_id else ""
+    lines = [f"Issue {data.issue_id}{short}: {_one_line(issue.title or data.event.title)}"]
+    facts = [("status", issue.status), ("level", issue.level), ("events", issue.count), ("users", issue.user_count),
+             ("first seen", issue.first_seen), ("last seen", issue.last_seen)]
     lines.append(" · ".join(f"{k}: {_one_line(v)}" for k, v in facts if v not in (None, "")))
-    if issue.get("culprit"):
-        lines.append(f"culprit: {_one_line(issue['culprit'])}")
+    if issue.culprit:
+        lines.append(f"culprit: {_one_line(issue.culprit)}")
     if project is not None:
         lines.append(f"project: {project.source_project} → repository {project.scm_repo} "
                      f"(branch {project.default_branch}); the repository tools work on it")
     else:
         lines.append(f"project: {data.project_slug or '(unknown)'} — not in projects[] of the configuration, "
                      "so the repository tools cannot be used for this issue")
-    if issue.get("permalink"):
-        lines.append(f"link: {issue['permalink']}")
+    if issue.url:
+        lines.append(f"link: {issue.url}")
     return "\n".join(lines) + "\n"
-
-
-def project_slug(issue: dict[str, Any]) -> str | None:
-    """The slug in an issue's `project` object, if it has one."""
-    project = issue.get("project")
-    slug = project.get("slug") if isinstance(project, dict) else None
-    return slug if isinstance(slug, str) and slug else None
 
 
 def _unwrap(result: dict[str, Any] | BaseException) -> dict[str, Any]:
@@ -404,10 +375,6 @@ def _one_line(value: Any) -> str:
     return " ".join(str(value).split())[:300] if value is not None else ""
 
 
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 __all__ = [
     "DEFAULT_IDLE_SECONDS",
     "IssueData",
@@ -418,6 +385,4 @@ __all__ = [
     "check_issue_id",
     "issue_line",
     "issue_summary",
-    "project_slug",
-    "unresolved_query",
 ]

@@ -93,7 +93,8 @@ class SentrySource:
         return parse_issue(raw)
 
     async def list_issues(self, project: str | None = None, query: str | None = None, limit: int = 25) -> list[Issue]:
-        raws = await self._call(lambda client: client.list_issues(project, query, limit))
+        """Newest first; unresolved ones unless the query names a status (Sentry search syntax)."""
+        raws = await self._call(lambda client: client.list_issues(project, unresolved_query(query), limit))
         return [self.parse_issue(raw) for raw in raws]
 
     async def _call(self, call: Callable[[SentryClient], Awaitable[T]]) -> T:
@@ -120,3 +121,11 @@ class SentrySource:
     async def aclose(self) -> None:
         """Nothing held between calls: each call opens its client in the caller's event loop."""
 
+
+
+def unresolved_query(query: str | None) -> str:
+    """The list is of unresolved issues unless the query sets its own status (`is:...`)."""
+    query = (query or "").strip()
+    if any(term.startswith("is:") for term in query.split()):
+        return query
+    return f"is:unresolved {query}".strip()
