@@ -80,7 +80,11 @@ def adopt_compatible_jobs(url: str) -> int:
         table = "workflow_status"
     engine = sa.create_engine(url)
     try:
-        with engine.begin() as conn:
+        try:
+            conn = engine.connect()
+        except sa.exc.OperationalError:  # no database yet (DBOS creates it at launch): nothing to adopt
+            return 0
+        with conn, conn.begin():
             if not sa.inspect(conn).has_table("workflow_status", schema="dbos" if "." in table else None):
                 return 0
             result = conn.execute(

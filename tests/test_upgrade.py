@@ -7,12 +7,14 @@ Two kinds of old job are checked against the real service: one only ENQUEUED by 
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import sqlite3
+import os
 import time
+import uuid
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from dbos import DBOSClient
 
 from server import pipeline
@@ -27,21 +29,45 @@ def _add_issue(fake: FakeSentry, issue: str) -> None:
     fake.add_event(event, project_slug="front-end")
 
 
-def _versions(db: Path) -> dict[str, str]:
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        return dict(conn.execute("SELECT workflow_uuid, application_version FROM workflow_status").fetchall())
+POSTGRES = os.environ.get("AUTOFIXER_TEST_POSTGRES_URL")
 
 
-def test_jobs_of_the_previous_release_resume_after_the_upgrade(tmp_path: Path) -> None:
+def _store(kind: str, tmp_path: Path) -> tuple[str | None, str, str]:
+    """(database-url for the config, SQLAlchemy URL, the workflow table) of a fresh job store."""
+    if kind == "sqlite":
+        return None, f"sqlite:///{tmp_path / 'state' / 'autofixer.sqlite'}", "workflow_status"
+    if not POSTGRES:
+        pytest.skip("set AUTOFIXER_TEST_POSTGRES_URL to run the PostgreSQL variant")
+    url = POSTGRES.rsplit("/", 1)[0] + f"/autofixer_{uuid.uuid4().hex[:12]}"  # DBOS creates it
+    return url, url.replace("postgresql://", "postgresql+psycopg://", 1), "dbos.workflow_status"
+
+
+def _sql(url: str, statement: str) -> list[tuple[str, str]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sa.text(statement))
+            return [tuple(row) for row in result] if result.returns_rows else []  # type: ignore[misc]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_jobs_of_the_previous_release_resume_after_the_upgrade(tmp_path: Path, store: str) -> None:
     assert pipeline.WORKFLOW_VERSION == "fix-issue-v2" and "fix-issue-v1" in pipeline.COMPATIBLE_VERSIONS
     fake = FakeSentry(token=SENTRY_TOKEN, org="test-org")
     for issue in ("9990010", "9990011"):
         _add_issue(fake, issue)
     fake.fail_next("9990010", Failure(None, hang_seconds=30))  # in flight when the process dies
-    db = tmp_path / "state" / "autofixer.sqlite"
+    database_url, sql_url, table = _store(store, tmp_path)
+    config = {"database-url": database_url} if database_url else None
+
+    def versions() -> set[str]:
+        return {v for _, v in _sql(sql_url, f"SELECT workflow_uuid, application_version FROM {table}")}
+
     with serve_app(fake.app) as sentry_url:
-        old = Service(tmp_path, sentry_url).start()
-        new = Service(tmp_path, sentry_url)
+        old = Service(tmp_path, sentry_url, config=config).start()
+        new = Service(tmp_path, sentry_url, config=config)
         try:
             body = load_fixture("webhook-issue-created.json")
             body["data"]["issue"]["id"] = "9990010"
@@ -52,10 +78,9 @@ def test_jobs_of_the_previous_release_resume_after_the_upgrade(tmp_path: Path) -
                 time.sleep(0.05)
             old.kill()
             # What the old release left: its in-flight job under its own version…
-            with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-                conn.execute("UPDATE workflow_status SET application_version = 'fix-issue-v1'")
+            _sql(sql_url, f"UPDATE {table} SET application_version = 'fix-issue-v1'")
             # …and a job it had only queued, with the inputs it wrote (`org`, no `source`).
-            client = DBOSClient(system_database_url=f"sqlite:///{db}", application_name="autofixer")
+            client = DBOSClient(system_database_url=database_url or sql_url, application_name="autofixer")
             try:
                 client.enqueue({"workflow_name": pipeline.WORKFLOW_NAME, "queue_name": pipeline.QUEUE_NAME,
                                 "workflow_id": "sentry:test-org:9990011", "app_version": "fix-issue-v1"},
@@ -63,7 +88,7 @@ def test_jobs_of_the_previous_release_resume_after_the_upgrade(tmp_path: Path) -
                                 "trigger": "issue.created"})
             finally:
                 client.destroy()
-            assert set(_versions(db).values()) == {"fix-issue-v1"}
+            assert versions() == {"fix-issue-v1"}
 
             new.port, new.url = old.port, old.url
             new.start()
@@ -71,7 +96,7 @@ def test_jobs_of_the_previous_release_resume_after_the_upgrade(tmp_path: Path) -
                 job = new.wait_job(f"sentry:test-org:{issue}", timeout=30)
                 assert job["status"] == "SUCCESS" and job["outcome"]["stages"] == ["fetch_event", "fix"], job
                 assert job["outcome"]["source"] == "sentry"
-            assert set(_versions(db).values()) == {"fix-issue-v2"}
+            assert versions() == {"fix-issue-v2"}
             assert "adopted 2 unfinished job(s)" in new.log()
         finally:
             old.kill()
