@@ -39,9 +39,9 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from common.git import TOKEN_USER
 from scm import git_push
 from scm.base import PullRequest, PullRequestSpec, ScmError
-from tools.workspace import TOKEN_USER
 
 log = logging.getLogger(__name__)
 
