@@ -13,13 +13,12 @@ from __future__ import annotations
 import difflib
 import filecmp
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
+from common.git import Git, GitError
 from domain import FileChange
 from evals.sandbox import COPY_IGNORE
-from tools.files import git_argv, git_env
 
 CONTEXT_LINES = 3
 
@@ -42,12 +41,10 @@ def _files(root: Path) -> set[str]:
 def apply_gold(repo: Path, patch: Path, dest: Path) -> None:
     """Copy `repo` to `dest` and apply `patch` there (raises GoldPatchError when it fails)."""
     shutil.copytree(repo, dest, ignore=COPY_IGNORE, symlinks=True)
-    proc = subprocess.run(
-        git_argv("apply", "--whitespace=nowarn", str(patch.resolve())), cwd=dest, env=git_env(),
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
-    )
-    if proc.returncode != 0:
-        raise GoldPatchError(f"gold.patch does not apply: {proc.stderr.strip()}")
+    try:
+        Git(cwd=dest, timeout=60).run("apply", "--whitespace=nowarn", str(patch.resolve()))
+    except GitError as exc:
+        raise GoldPatchError(f"gold.patch does not apply: {exc.stderr.strip() or exc}") from None
 
 
 def changed_paths(before: Path, after: Path) -> tuple[list[str], list[str], list[str]]:

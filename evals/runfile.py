@@ -12,12 +12,12 @@ replay recordings is in here, so a run stays useful after its worktrees are gone
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from common.git import Git, GitError
 from evals.case import EVALS_DIR
 from evals.scoring import CaseResult, Summary
 
@@ -98,11 +98,10 @@ def load_run(ref: str | Path) -> tuple[Path, RunFile]:
 def checkout_commit() -> str | None:
     """The autofixer commit a run was made from, so two runs' code can be told apart."""
     root = EVALS_DIR.parent
+    git = Git(cwd=root, timeout=10)
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
+        sha = git.run("rev-parse", "--short=12", "HEAD").text.strip()
+        dirty = git.run("status", "--porcelain", "--untracked-files=no", ok=None).text.strip()
+    except GitError:
         return None
     return f"{sha}-dirty" if dirty else sha

@@ -26,11 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.files import git_argv, git_env
+from common.git import Git, GitError
 
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", ".pytest_cache", "node_modules", ".git", "*.pyc")
-GIT_IDENTITY = ("-c", "user.name=autofixer eval", "-c", "user.email=eval@autofixer.invalid",
-                "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main")
+GIT_IDENTITY = ("user.name=autofixer eval", "user.email=eval@autofixer.invalid", "init.defaultBranch=main")
 SETUP_TIMEOUT_S = 300.0
 # Environment variables a project's code must not see or be steered by.
 _DROPPED_PREFIXES = ("AUTOFIXER_", "ANTHROPIC_", "OPENAI_", "PYTEST_", "GIT_", "SENTRY_")
@@ -103,14 +102,10 @@ def _kill_group(pid: int) -> None:
 
 
 async def _git(cwd: Path, *args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        *git_argv(*GIT_IDENTITY, *args), cwd=cwd, env=git_env(), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise SandboxError(f"git {args[0]} failed: {err.decode(errors='replace').strip()}")
-    return out.decode("utf-8", errors="replace")
+    try:
+        return (await Git(cwd=cwd, config=GIT_IDENTITY).arun(*args)).text
+    except GitError as exc:
+        raise SandboxError(str(exc)) from None
 
 
 @dataclass

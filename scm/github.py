@@ -50,9 +50,9 @@ from common.http import (
     retry_after,
     safe_json,
 )
+from common.git import TOKEN_USER
 from scm import git_push
 from scm.base import PullRequest, PullRequestSpec, ScmError
-from tools.workspace import TOKEN_USER
 
 log = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from hypercorn.config import Config
 from quart import Quart, Response, request
 
 from agent.transcript import read_transcript, transcript_path
+from common.git import Git
 from server import logs
 from server.app import create_app
 from server.config import Secrets, Settings, parse_settings
@@ -39,6 +40,7 @@ from sources.sentry.webhook import sign
 ORG = "acme"
 PROJECT = "shop"
 REPLAYED = "REPLAYED"
+DEMO_GIT_CONFIG = ("user.name=autofixer demo", "user.email=demo@autofixer.invalid", "init.defaultBranch=main")
 
 
 def _assets() -> Path:
@@ -56,11 +58,7 @@ def _free_port() -> int:
 
 
 def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=autofixer demo", "-c", "user.email=demo@autofixer.invalid",
-         "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-        cwd=cwd, check=True, capture_output=True, text=True,
-    ).stdout
+    return Git(cwd=cwd, config=DEMO_GIT_CONFIG).run(*args).text
 
 
 def prepare_repository(workdir: Path) -> Path:

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 from pathlib import Path
 
+from common.git import Git, GitError, is_local_url, literal
 from domain import Confidence, ErrorEvent, FixResult
 from domain.job import PublishOutcome, PublishState
 from domain.redact import redactor
 from scm.base import PullRequestSpec, ScmError, ScmProvider
 from server.config import BehaviorConfig, ProjectConfig
 from sources.base import ErrorSource
-from tools.workspace import is_local_url
 
 log = logging.getLogger("autofixer.publish")
 
@@ -146,7 +145,7 @@ async def publish(
             repo=project.scm_repo, head=branch, base=project.default_branch, title=outcome.title,
             body=outcome.body, labels=outcome.labels, draft=behavior.draft,
         ))
-    except (ScmError, subprocess.CalledProcessError, OSError) as exc:
+    except (ScmError, GitError, OSError) as exc:
         outcome.state, outcome.reason = "failed", scrub(_describe(exc))
         log.error("publishing failed: %s", outcome.reason)
         return outcome
@@ -158,21 +157,16 @@ async def publish(
 
 def _commit(worktree: Path, files: list[str], message: str, author: str) -> str:
     name, _, email = author.partition("<")
-    ident = ["-c", f"user.name={name.strip()}", "-c", f"user.email={email.rstrip('>').strip()}"]
-    git = ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", *ident]
-    # :(literal) so a file the model named like a pathspec (":(glob)**") is just a file name.
-    unique = [f":(literal){f}" for f in dict.fromkeys(files)]
-    subprocess.run([*git, "add", "-A", "--", *unique], cwd=worktree, check=True, capture_output=True)
-    subprocess.run([*git, "commit", "-q", "--no-verify", "-F", "-"], input=message.encode(), cwd=worktree,
-                   check=True, capture_output=True)
-    return subprocess.run([*git, "rev-parse", "HEAD"], cwd=worktree, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    git = Git(cwd=worktree, config=(f"user.name={name.strip()}", f"user.email={email.rstrip('>').strip()}"))
+    # literal() so a file the model named like a pathspec (":(glob)**") is just a file name.
+    git.run("add", "-A", "--", *(literal(f) for f in dict.fromkeys(files)))
+    git.run("commit", "-q", "--no-verify", "-F", "-", input=message.encode())
+    return git.run("rev-parse", "HEAD").text.strip()
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, subprocess.CalledProcessError):
-        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else str(exc.stderr or "")
-        return f"git {exc.cmd[-1] if exc.cmd else ''} failed: {stderr.strip()[:500]}"
+    if isinstance(exc, GitError) and not exc.timed_out:
+        return f"git {exc.command} failed: {exc.stderr.strip()[:500]}"
     return str(exc)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -238,12 +239,30 @@ async def test_push_refuses_branch_names_git_could_misread(worktree: Path, origi
         await git_push.push_branch(worktree, bad, str(origin), None)
 
 
-async def test_push_times_out(worktree: Path, origin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(git_push, "push_command", lambda url, branch: ["sleep", "30"])
-    started = time.monotonic()
-    with pytest.raises(ScmError, match="timed out after 0.3s"):
-        await git_push.push_branch(worktree, BRANCH, str(origin), None, timeout=0.3)
-    assert time.monotonic() - started < 10
+async def test_push_times_out(worktree: Path) -> None:
+    # A server that takes the connection and never answers: git and its git-remote-http helper
+    # would wait forever, so the timeout must stop both (the helper is in git's process group).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/acme/shop.git"
+        started = time.monotonic()
+        with pytest.raises(ScmError, match="timed out after 0.3s"):
+            await git_push.push_branch(worktree, BRANCH, url, None, timeout=0.3)
+        assert time.monotonic() - started < 10
+        assert not _processes_mentioning(url)
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(text in arg for arg in argv):
+            found.append(" ".join(argv))
+    return found
 
 
 # ---- opening pull requests ---------------------------------------------------------------------------

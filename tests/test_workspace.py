@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from git.cmd import Git
 
 from tests.fakes.serve import serve_app
 from tools import workspace as ws_mod
@@ -553,21 +553,41 @@ def http_remote(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         yield f"{base}/shop.git", fake
 
 
+def git_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Put a `git` running the shell `script` first on PATH (where the runner looks it up)."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "git"
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+_END = "@@end-of-command@@"
+
+
+class CommandLog:
+    """Every git command line started, as `ps` would show it (read from the log on demand)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __iter__(self) -> Iterator[list[str]]:
+        text = self.path.read_text() if self.path.exists() else ""
+        return iter([cmd.strip("\n").split("\n") for cmd in text.split(_END) if cmd.strip("\n")])
+
+
 @pytest.fixture
-def recorded_commands(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    seen: list[list[str]] = []
-    original = Git.execute
-
-    def spy(self: Git, command: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append([str(c) for c in command])
-        return original(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(Git, "execute", spy)
-    return seen
+def recorded_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CommandLog:
+    real_git = shutil.which("git")
+    assert real_git is not None
+    log = tmp_path / "git-commands.log"
+    git_on_path(tmp_path, monkeypatch, f'printf "%s\\n" git "$@" {_END} >> {log}\nexec {real_git} "$@"')
+    return CommandLog(log)
 
 
 async def test_token_authenticates_over_http_and_is_never_persisted(
-    http_remote: tuple[str, GitHttpFake], workspaces: Workspaces, recorded_commands: list[list[str]], source: Path
+    http_remote: tuple[str, GitHttpFake], workspaces: Workspaces, recorded_commands: CommandLog, source: Path
 ) -> None:
     url, fake = http_remote
     async with workspaces.checkout(url, "main", "job", token=TOKEN) as ws:
@@ -582,6 +602,7 @@ async def test_token_authenticates_over_http_and_is_never_persisted(
     assert fake.expected_auth in fake.auth_seen
     # Not on any command line either (visible to every local user through ps).
     flat = " ".join(c for cmd in recorded_commands for c in cmd)
+    assert "fetch" in flat and "core.hooksPath=/dev/null" in flat  # the log did see our commands
     assert TOKEN not in flat and fake.expected_auth.split()[-1] not in flat
 
 
@@ -617,12 +638,7 @@ async def test_missing_token_fails_instead_of_prompting(http_remote: tuple[str, 
 
 
 def test_error_text_is_scrubbed_even_if_git_echoes_the_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from git.exc import GitCommandError
-
-    def failing(self: Git, command: Any, *args: Any, **kwargs: Any) -> Any:
-        raise GitCommandError(command, 128, f"fatal: could not read from https://x-access-token:{TOKEN}@h/r".encode())
-
-    monkeypatch.setattr(Git, "execute", failing)
+    git_on_path(tmp_path, monkeypatch, f'echo "fatal: could not read from https://x-access-token:{TOKEN}@h/r" >&2\nexit 128')
     remote = Workspaces(tmp_path)._remote("https://h/r", TOKEN)
     with pytest.raises(WorkspaceError) as err:
         ws_mod._git(remote, ["fetch"], what="git fetch")

@@ -3,20 +3,21 @@
 Every output is bounded (lines, matches, entries, characters) and says what was cut and how
 to get the rest, because an unbounded answer costs tokens and drowns the signal. Searching
 and listing go through git, which is fast on large repositories and already knows what is
-ignored; git runs without a shell, with hooks and fsmonitor disabled, so neither the
-untrusted query nor the repository can make it execute anything.
+ignored; git runs through the shared hardened runner (common.git): without a shell, with hooks
+and fsmonitor disabled, so neither the untrusted query nor the repository can make it execute
+anything.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.git import Git, GitError, GitResult, literal
 from tools.base import ToolContext, ToolError, reads, tool
 from tools.paths import normalize_rel_path, read_text, rel_to_worktree, resolve_in_worktree, split_lines
 from tools.policy import glob_match
@@ -28,45 +29,15 @@ SEARCH_MAX_RESULTS = 200
 SEARCH_LINE_MAX_CHARS = 300  # minified files put a whole bundle on one line
 SEARCH_TIMEOUT_S = 30.0
 LIST_MAX_ENTRIES = 300
-
-# Config that keeps git from running anything the repository (or a user's global config) sets up.
-GIT_SAFE_CONFIG: tuple[str, ...] = (
-    "-c", "core.hooksPath=/dev/null",
-    "-c", "core.fsmonitor=false",
-    "-c", "core.quotePath=false",
-    "-c", "grep.fallbackToNoIndex=false",
-    "-c", "diff.external=",
-    "-c", "color.ui=never",
-)  # fmt: skip
+GIT_TIMEOUT_S = 60.0  # ls-files and the PCRE probe
 
 
-def git_env() -> dict[str, str]:
-    """The environment for git subprocesses: never prompt, never take a lock we don't need."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"})
-    return env
-
-
-def git_argv(*args: str) -> list[str]:
-    return ["git", *GIT_SAFE_CONFIG, *args]
-
-
-async def run_git(worktree: Path, *args: str, timeout: float = 60.0) -> tuple[int, bytes, bytes]:
-    proc = await asyncio.create_subprocess_exec(
-        *git_argv(*args),
-        cwd=worktree,
-        env=git_env(),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+async def run_git(worktree: Path, *args: str, timeout: float = GIT_TIMEOUT_S) -> GitResult:
+    """git in the worktree, through the shared hardened runner; any exit status is returned."""
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except asyncio.TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise ToolError(f"git {args[0]} took longer than {timeout:.0f}s and was stopped") from None
-    return proc.returncode or 0, out, err
+        return await Git(cwd=worktree).arun(*args, ok=None, timeout=timeout)
+    except GitError as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -75,8 +46,8 @@ def _truncate(text: str, limit: int) -> str:
     return f"{text[:limit]} … [{len(text) - limit:,} more characters]"
 
 
-def _git_error(err: bytes) -> str:
-    lines = [ln.removeprefix("fatal: ").removeprefix("error: ") for ln in err.decode(errors="replace").splitlines()]
+def _git_error(err: str) -> str:
+    lines = [ln.removeprefix("fatal: ").removeprefix("error: ") for ln in err.splitlines()]
     return "; ".join(ln for ln in lines if ln.strip()) or "git failed"
 
 
@@ -203,9 +174,9 @@ async def _regex_flag(worktree: Path) -> str:
     """-P (Perl syntax: \\d, \\w, lookarounds — what models write) when this git has PCRE, else -E."""
     global _pcre_supported
     if _pcre_supported is None:
-        rc, _, err = await run_git(worktree, "grep", "-q", "-P", "-e", "x", "--", ":(literal)__autofixer_probe__")
-        low = err.lower()
-        _pcre_supported = not (rc == 128 and (b"perl" in low or b"pcre" in low))
+        probe = await run_git(worktree, "grep", "-q", "-P", "-e", "x", "--", literal("__autofixer_probe__"))
+        low = probe.stderr.lower()
+        _pcre_supported = not (probe.returncode == 128 and ("perl" in low or "pcre" in low))
     return "-P" if _pcre_supported else "-E"
 
 
@@ -245,12 +216,7 @@ async def git_grep(
     query matching a million lines costs memory for `keep` of them and little CPU beyond git's.
     """
     mode = await _regex_flag(worktree) if regex else "-F"
-    argv = git_argv("grep", "-n", "-z", "-I", "--untracked", "--no-color", mode, "-e", query, "--", *pathspecs)
-    proc = await asyncio.create_subprocess_exec(
-        *argv, cwd=worktree, env=git_env(), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None and proc.stderr is not None
+    args = ("grep", "-n", "-z", "-I", "--untracked", "--no-color", mode, "-e", query, "--", *pathspecs)
     result = GrepResult(matches=[], total=0)
 
     async def consume(stdout: asyncio.StreamReader) -> None:
@@ -274,25 +240,25 @@ async def git_grep(
             if len(result.matches) < keep and (parsed := _parse_grep_line(pending)):
                 result.matches.append(parsed)
 
-    stderr_task = asyncio.ensure_future(proc.stderr.read())
-    finished = False
     try:
-        await asyncio.wait_for(consume(proc.stdout), timeout)
-        finished = True
-    except asyncio.TimeoutError:
-        result.timed_out = True
-    finally:
-        if not finished and proc.returncode is None:
-            # Timed out or cancelled (the agent run was stopped): don't leave git running.
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-    err = await stderr_task
-    rc = await proc.wait()
-    if result.timed_out:
-        return result
+        # Timed out or cancelled (the agent run was stopped): leaving the block stops git.
+        async with Git(cwd=worktree).spawn(*args) as proc:
+            assert proc.stdout is not None and proc.stderr is not None
+            stderr_task = asyncio.ensure_future(proc.stderr.read())
+            try:
+                await asyncio.wait_for(consume(proc.stdout), timeout)
+                err = (await stderr_task).decode(errors="replace")
+                rc = await proc.wait()
+            except TimeoutError:
+                result.timed_out = True
+                return result
+            finally:
+                stderr_task.cancel()  # a no-op once it is done
+    except GitError as exc:  # git could not be started
+        raise ToolError(f"search failed: {exc.summary}") from None
     if rc not in (0, 1):
         # git reports a bad pattern as "fatal: -e option, '<query>': <reason>".
-        bad_pattern = regex and b"-e option" in err
+        bad_pattern = regex and "-e option" in err
         raise ToolError(f"{'invalid regular expression' if bad_pattern else 'search failed'}: {_git_error(err)}")
     return result
 
@@ -358,12 +324,12 @@ class ListFilesArgs(BaseModel):
 
 async def repo_files(worktree: Path, rel_dir: str) -> list[str]:
     """Tracked plus untracked-but-not-ignored files under rel_dir ('' = all), root-relative."""
-    spec = [f":(literal){rel_dir}"] if rel_dir else []
-    rc, out, err = await run_git(worktree, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *spec)
-    if rc != 0:
-        raise ToolError(f"cannot list files: {_git_error(err)}")
+    spec = [literal(rel_dir)] if rel_dir else []
+    listed = await run_git(worktree, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *spec)
+    if listed.returncode != 0:
+        raise ToolError(f"cannot list files: {_git_error(listed.stderr)}")
     seen: dict[str, None] = {}  # unmerged entries appear once per stage
-    for raw in out.split(b"\x00"):
+    for raw in listed.stdout.split(b"\x00"):
         if raw:
             seen.setdefault(raw.decode("utf-8", errors="replace"), None)
     # Tracked files deleted in the worktree are still in the index; they are not there to read.

@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from git.cmd import Git
-from git.exc import GitCommandError, GitCommandNotFound
-
+from common.git import Git, GitError
 from domain import StackFrame
 
 MappingStatus = Literal["mapped", "ambiguous", "not_in_repo", "library"]
@@ -286,15 +284,10 @@ _SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", 
 def list_repo_files(root: Path) -> list[str]:
     """Tracked files of a worktree (`git ls-files`), or a directory walk when it is not a repo."""
     try:
-        out = Git(str(root)).execute(
-            ["git", "-c", "core.fsmonitor=false", "ls-files", "-z", "--cached", "--others",
-             "--exclude-standard"],
-            strip_newline_in_stdout=False,
-        )
-        text = out if isinstance(out, str) else out.decode("utf-8", "replace")
-        return [p for p in text.split("\0") if p]
-    except (GitCommandError, GitCommandNotFound, OSError):
+        listed = Git(cwd=root).run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    except GitError:
         return _walk_files(root)
+    return [p for p in listed.text.split("\0") if p]
 
 
 def _walk_files(root: Path) -> list[str]:

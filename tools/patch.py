@@ -20,7 +20,6 @@ import difflib
 import heapq
 import json
 import re
-import subprocess
 import tomllib
 import warnings
 from collections import defaultdict
@@ -32,12 +31,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from common.git import Git, GitError, literal
 from domain import Confidence, FileChange
 from tools.base import Annotations, ToolContext, ToolError, tool
-from tools.files import format_numbered, git_argv, git_env
+from tools.files import format_numbered
 from tools.paths import ensure_readable_file, normalize_rel_path, rel_to_worktree, resolve_in_worktree, split_lines
 from tools.policy import DEFAULT_POLICY, PatchPolicy
 
+GIT_TIMEOUT_S = 120.0
 DIFF_MAX_CHARS = 20_000  # what propose_patch shows back; the stored diff is never cut
 AMBIGUOUS_MAX_LISTED = 20
 CLOSEST_PROBE_LINES = 8  # lines of `original` used to locate the nearest text when it doesn't match
@@ -413,12 +414,10 @@ def apply_edits(worktree: Path, changes: Sequence[FileChange], policy: PatchPoli
 
 
 def _git(worktree: Path, *args: str, ok: Iterable[int] = (0,)) -> str:
-    proc = subprocess.run(
-        git_argv(*args), cwd=worktree, env=git_env(), stdin=subprocess.DEVNULL, capture_output=True, timeout=120
-    )
-    if proc.returncode not in tuple(ok):
-        raise ToolError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()}")
-    return proc.stdout.decode("utf-8", errors="replace")
+    try:
+        return Git(cwd=worktree, timeout=GIT_TIMEOUT_S).run(*args, ok=tuple(ok)).text
+    except GitError as exc:
+        raise ToolError(str(exc)) from None
 
 
 def worktree_diff(worktree: Path, paths: Iterable[str], base: str = "HEAD") -> str:
@@ -428,10 +427,10 @@ def worktree_diff(worktree: Path, paths: Iterable[str], base: str = "HEAD") -> s
     rels = sorted({rel_to_worktree(root, resolve_in_worktree(root, p, must_exist=False)) for p in paths})
     if not rels:
         return ""
-    specs = [f":(literal){p}" for p in rels]
+    specs = [literal(p) for p in rels]
     in_base = set(_git(root, "ls-tree", "-r", "--name-only", "-z", base, "--", *specs).split("\x00"))
     common = ("--no-color", "--no-ext-diff", "--no-textconv")
-    tracked = [f":(literal){p}" for p in rels if p in in_base]
+    tracked = [literal(p) for p in rels if p in in_base]
     parts = [_git(root, "diff", *common, base, "--", *tracked)] if tracked else []
     for p in rels:
         if p not in in_base and (root / p).exists():

@@ -11,9 +11,11 @@ one spare worktree per repository is built in the background; the next job claim
 only rewrites the files that differ. Spares are never handed out twice: a job's worktree is
 always removed, never recycled, so no job sees another job's edits.
 
-Hardening, because repositories and their configuration are not ours to trust:
+Hardening, because repositories and their configuration are not ours to trust (every command
+runs through the shared runner, `common.git`, which applies it):
 - hooks never run (`core.hooksPath=/dev/null` on every command), submodules are never recursed
   into, fsmonitor is off and LFS smudging is skipped, so checking out code executes nothing;
+  a new mirror gets no templates (`--template=`);
 - the file protocol is allowed only when the clone URL itself is a local path;
 - a token is handed to git per command through `GIT_CONFIG_*` environment variables (an
   `http.<origin>.extraHeader`), so it never lands in the mirror's config, a remote URL, a
@@ -23,7 +25,6 @@ Hardening, because repositories and their configuration are not ours to trust:
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import fcntl
 import hashlib
@@ -33,20 +34,29 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from git.cmd import Git
-from git.exc import GitCommandError, GitCommandNotFound
+# is_local_url, split_credentials and TOKEN_USER are re-exported: they were defined here first.
+from common.git import (
+    TOKEN_USER,
+    Git,
+    GitError,
+    Remote,
+    is_local_url,
+    normalize_clone_url,
+    redact_url,
+    scrub,
+    split_credentials,
+)
 
 log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT_S = 1800.0  # a first clone of a big repository over a slow link can take long
 LOCAL_TIMEOUT_S = 300.0  # worktree add / rev-parse / remove: purely local work
-TOKEN_USER = "x-access-token"  # GitHub's convention; GitLab accepts any user, Bitbucket wants x-token-auth
 
 # Only branches and tags: a plain `--mirror` would also pull GitHub's refs/pull/* (every PR
 # ever opened), which makes fetches of busy repositories much slower for nothing we use.
@@ -86,107 +96,6 @@ class Resolved:
     target: Target
     branch: str
     release_ref: str | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# URL, token and command-line helpers (public so pushing a branch can reuse the same hardening)
-
-
-def is_local_url(url: str) -> bool:
-    """True for a filesystem path or file:// URL (never for http(s), ssh or scp-like URLs)."""
-    if url.startswith("file://"):
-        return True
-    if "://" in url:
-        return False
-    # git reads "host:path" (a colon before any slash) as scp-like ssh, so that is not local.
-    first_slash = url.find("/")
-    colon = url.find(":")
-    return colon == -1 or (first_slash != -1 and first_slash < colon)
-
-
-def split_credentials(url: str) -> tuple[str, str | None]:
-    """Strip `user:secret@` from an http(s) URL; return (clean url, secret or None).
-
-    Operators sometimes paste a token-bearing URL; the secret must not be stored in the mirror's
-    remote URL, so it is lifted out and used like a token argument instead.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
-        return url, None
-    userinfo, host = parts.netloc.rsplit("@", 1)
-    user, _, password = userinfo.partition(":")
-    secret = password or user or None
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), secret
-
-
-def redact_url(url: str) -> str:
-    return split_credentials(url)[0]
-
-
-def normalize_clone_url(url: str) -> str:
-    """Local paths become absolute (git runs with other working directories); others unchanged."""
-    if is_local_url(url) and not url.startswith("file://"):
-        return str(Path(url).expanduser().resolve())
-    return url
-
-
-def _auth_header(token: str, user: str) -> str:
-    return "Authorization: Basic " + base64.b64encode(f"{user}:{token}".encode()).decode("ascii")
-
-
-def auth_env(clone_url: str, token: str | None, *, user: str = TOKEN_USER) -> dict[str, str]:
-    """Environment that makes git send the token to the clone URL's origin only.
-
-    GIT_CONFIG_COUNT/KEY/VALUE act like `-c` without appearing in the process's argv, and the
-    header is scoped to `http.<scheme>://<host>/` so a redirect to another host never gets it.
-    """
-    if not token:
-        return {}
-    parts = urlsplit(clone_url)
-    if parts.scheme not in ("http", "https"):
-        return {}
-    origin = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/"
-    return {
-        "GIT_CONFIG_COUNT": "2",
-        "GIT_CONFIG_KEY_0": f"http.{origin}.extraHeader",
-        "GIT_CONFIG_VALUE_0": _auth_header(token, user),
-        # The token is the only credential: never consult or feed the host's credential helpers.
-        "GIT_CONFIG_KEY_1": "credential.helper",
-        "GIT_CONFIG_VALUE_1": "",
-    }
-
-
-def secrets_of(token: str | None, *, user: str = TOKEN_USER) -> tuple[str, ...]:
-    """Every form in which a token could leak into git's output."""
-    if not token:
-        return ()
-    header = _auth_header(token, user)
-    return (token, header.split(" ", 2)[-1], f"{user}:{token}")
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def hardened_options(clone_url: str) -> list[str]:
-    """`-c` options for every git command run on a mirror or worktree."""
-    opts = [
-        "-c", "core.hooksPath=/dev/null",
-        "-c", "submodule.recurse=false",
-        "-c", "core.fsmonitor=false",
-        "-c", "advice.detachedHead=false",
-    ]
-    if is_local_url(clone_url):
-        opts += ["-c", "protocol.file.allow=always"]
-    return opts
-
-
-BASE_ENV = {
-    "GIT_TERMINAL_PROMPT": "0",  # a missing/wrong token must fail, not hang on a prompt
-    "GIT_LFS_SKIP_SMUDGE": "1",  # LFS would download (and run a filter) during checkout
-}
 
 
 def safe_name(text: str, *, max_len: int = 80) -> str:
@@ -231,48 +140,19 @@ def release_candidates(release: str | None) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
-# running git
+# running git (through the shared runner, common.git, which does the hardening)
 
 
-@dataclass(frozen=True)
-class _Remote:
-    url: str  # normalised, credential-free
-    env: dict[str, str]
-    secrets: tuple[str, ...]
-
-    @property
-    def options(self) -> list[str]:
-        return hardened_options(self.url)
-
-
-def _git(remote: _Remote, args: list[str], *, git_dir: Path | None = None, cwd: Path | None = None,
-         timeout: float = LOCAL_TIMEOUT_S, what: str = "git") -> str:
-    cmd = ["git", *remote.options]
-    if git_dir is not None:
-        cmd += ["--git-dir", str(git_dir)]
-    cmd += args
+def _git(remote: Remote, args: list[str], *, git_dir: Path | None = None, cwd: Path | None = None,
+         timeout: float = LOCAL_TIMEOUT_S, what: str = "git", config: tuple[str, ...] = ()) -> str:
     try:
-        out = Git(str(cwd) if cwd else None).execute(
-            cmd, env={**BASE_ENV, **remote.env}, kill_after_timeout=timeout
-        )
-    except GitCommandNotFound as exc:
-        raise WorkspaceError(f"git is not installed or not on PATH ({exc})") from None
-    except GitCommandError as exc:
-        detail = _stderr_of(exc)
-        # `from None`: the original exception's args carry the raw stderr, which must not
-        # travel further in a traceback before it has been scrubbed.
+        result = Git(cwd=cwd, git_dir=git_dir, remote=remote, config=config, timeout=timeout).run(*args)
+    except GitError as exc:
+        # `from None`: nothing unscrubbed travels further in a traceback.
         raise WorkspaceError(
-            scrub(f"{what} failed for {redact_url(remote.url)}: {detail}", remote.secrets)
+            scrub(f"{what} failed for {redact_url(remote.url)}: {exc.summary}", remote.secrets)
         ) from None
-    return out if isinstance(out, str) else out.decode("utf-8", "replace")
-
-
-def _stderr_of(exc: GitCommandError) -> str:
-    raw = exc.stderr or ""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    text = text.strip().removeprefix("stderr:").strip().strip("'").strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return " / ".join(lines[-6:]) or f"exit status {exc.status}"
+    return result.text.removesuffix("\n")
 
 
 @contextlib.contextmanager
@@ -364,16 +244,12 @@ class Workspaces:
         return Resolved(sha=sha, target=target, branch=default_branch, release_ref=ref)
 
     @staticmethod
-    def _has_commit(remote: _Remote, mirror: Path, commit: str) -> bool:
+    def _has_commit(remote: Remote, mirror: Path, commit: str) -> bool:
         sha = commit.strip().lower()
         return (mirror / "HEAD").exists() and bool(_SHA_RE.match(sha)) and _rev_parse(remote, mirror, sha) is not None
 
-    def _remote(self, clone_url: str, token: str | None) -> _Remote:
-        url, embedded = split_credentials(clone_url)
-        token = token or embedded
-        url = normalize_clone_url(url)
-        secrets = (*secrets_of(token, user=self.token_user), *((embedded,) if embedded else ()))
-        return _Remote(url=url, env=auth_env(url, token, user=self.token_user), secrets=secrets)
+    def _remote(self, clone_url: str, token: str | None) -> Remote:
+        return Remote.of(clone_url, token, user=self.token_user)
 
     # ---- mirror ----------------------------------------------------------------------------
 
@@ -383,7 +259,7 @@ class Workspaces:
         await self._sync(self._remote(clone_url, token), mirror)
         return mirror
 
-    async def _sync(self, remote: _Remote, mirror: Path) -> None:
+    async def _sync(self, remote: Remote, mirror: Path) -> None:
         """Clone or fetch `mirror`: one fetch per repository at a time, in this process (asyncio
         lock, so waiting costs no thread) and across processes (file lock)."""
         key = str(mirror)
@@ -395,7 +271,7 @@ class Workspaces:
             self._fetch_started[key] = time.monotonic()
             await asyncio.to_thread(self._sync_mirror, remote, mirror)
 
-    def _sync_mirror(self, remote: _Remote, mirror: Path) -> None:
+    def _sync_mirror(self, remote: Remote, mirror: Path) -> None:
         with _file_lock(mirror.with_suffix(".lock")):
             if not (mirror / "HEAD").exists():
                 self._clone(remote, mirror)
@@ -405,7 +281,7 @@ class Workspaces:
             with self._admin_lock(mirror):
                 self._fetch(remote, mirror)
 
-    def _clone(self, remote: _Remote, mirror: Path) -> None:
+    def _clone(self, remote: Remote, mirror: Path) -> None:
         # Built beside its final place and renamed, so a failed or interrupted first clone never
         # leaves a half mirror that later jobs would mistake for a good one.
         tmp = mirror.with_name(f"{mirror.name}.tmp-{uuid.uuid4().hex[:8]}")
@@ -419,19 +295,18 @@ class Workspaces:
             shutil.rmtree(tmp, ignore_errors=True)
 
     @staticmethod
-    def _configure_remote(remote: _Remote, git_dir: Path) -> None:
+    def _configure_remote(remote: Remote, git_dir: Path) -> None:
         _git(remote, ["config", "remote.origin.url", remote.url], git_dir=git_dir, what="git config")
         for spec in FETCH_REFSPECS:
             _git(remote, ["config", "--add", "remote.origin.fetch", spec], git_dir=git_dir, what="git config")
 
-    def _fetch(self, remote: _Remote, git_dir: Path) -> None:
+    def _fetch(self, remote: Remote, git_dir: Path) -> None:
         _git(
             remote,
-            # gc.worktreePruneExpire: an auto-gc after the fetch must not prune worktree entries
-            # behind the admin lock's back.
-            ["-c", "gc.worktreePruneExpire=never", "fetch", "--prune", "--no-recurse-submodules",
-             "--quiet", "origin"],
+            ["fetch", "--prune", "--no-recurse-submodules", "--quiet", "origin"],
             git_dir=git_dir,
+            # An auto-gc after the fetch must not prune worktree entries behind the admin lock's back.
+            config=("gc.worktreePruneExpire=never",),
             timeout=self.fetch_timeout,
             what="git fetch",
         )
@@ -443,7 +318,7 @@ class Workspaces:
     # its entry in. So those (millisecond) steps hold a per-mirror file lock, while the slow parts,
     # writing and deleting thousands of files, run outside it and in parallel.
 
-    def _add_worktree(self, remote: _Remote, mirror: Path, branch: str, job_id: str,
+    def _add_worktree(self, remote: Remote, mirror: Path, branch: str, job_id: str,
                       release: str | None, commit: str | None) -> Workspace:
         target, sha, release_ref = self._resolve_target(remote, mirror, branch, release, commit)
         path = self.worktree_path(job_id)
@@ -461,7 +336,7 @@ class Workspaces:
     def _admin_lock(mirror: Path) -> contextlib.AbstractContextManager[None]:
         return _file_lock(mirror.with_name(f"{mirror.stem}.worktrees.lock"))
 
-    def _new_worktree(self, remote: _Remote, mirror: Path, path: Path, sha: str) -> None:
+    def _new_worktree(self, remote: Remote, mirror: Path, path: Path, sha: str) -> None:
         with self._admin_lock(mirror):
             _git(remote, ["worktree", "add", "--no-checkout", "--detach", "--quiet", str(path), sha],
                  git_dir=mirror, what="git worktree add")
@@ -473,7 +348,7 @@ class Workspaces:
             self._remove_worktree(remote, mirror, path)
             raise
 
-    def _remove_worktree(self, remote: _Remote, mirror: Path, path: Path) -> None:
+    def _remove_worktree(self, remote: Remote, mirror: Path, path: Path) -> None:
         # Renamed away first (instant), so the job's path is free at once and the entry is
         # prunable; the slow delete then runs without holding the lock.
         trash = self._move_to_trash(path)
@@ -499,7 +374,7 @@ class Workspaces:
 
     # ---- spare worktrees -------------------------------------------------------------------
 
-    def _claim_spare(self, remote: _Remote, mirror: Path, path: Path, sha: str) -> bool:
+    def _claim_spare(self, remote: Remote, mirror: Path, path: Path, sha: str) -> bool:
         """Turn the repository's spare worktree into this job's, at `sha`; False if there is none.
 
         Under the admin lock exactly one job (of any process) gets a given spare.
@@ -522,7 +397,7 @@ class Workspaces:
             return False
         return True
 
-    def _schedule_spare(self, remote: _Remote, mirror: Path, sha: str) -> None:
+    def _schedule_spare(self, remote: Remote, mirror: Path, sha: str) -> None:
         if str(mirror) in self._building_spares or (self.spare_path(mirror) / ".git").exists():
             return
         self._building_spares.add(str(mirror))
@@ -536,7 +411,7 @@ class Workspaces:
         if not task.cancelled() and task.exception() is not None:
             log.warning("building a spare worktree failed: %s", task.exception())
 
-    def _build_spare(self, remote: _Remote, mirror: Path, sha: str) -> None:
+    def _build_spare(self, remote: Remote, mirror: Path, sha: str) -> None:
         # Built under a private name and moved into place only when complete, so a claimed
         # spare is never a half-written checkout (even if this process dies mid-way).
         spare = self.spare_path(mirror)
@@ -556,7 +431,7 @@ class Workspaces:
         disk); spares are rebuilt on demand."""
         for spare in self.worktrees_dir.glob(".spare-*"):
             mirror = self.mirrors_dir / f"{spare.name.removeprefix('.spare-')}.git"
-            self._remove_worktree(_Remote(url=str(mirror), env={}, secrets=()), mirror, spare)
+            self._remove_worktree(Remote(url=str(mirror), env={}, secrets=()), mirror, spare)
         for trash in self.worktrees_dir.glob(".trash-*"):
             shutil.rmtree(trash, ignore_errors=True)
 
@@ -585,11 +460,11 @@ class Workspaces:
                 removed.append(name)
         for mirror in self.mirrors_dir.glob("*.git") if self.mirrors_dir.exists() else []:
             with self._admin_lock(mirror), contextlib.suppress(WorkspaceError):
-                _git(_Remote(url=str(mirror), env={}, secrets=()), ["worktree", "prune"], git_dir=mirror,
+                _git(Remote(url=str(mirror), env={}, secrets=()), ["worktree", "prune"], git_dir=mirror,
                      what="git worktree prune")
         return removed
 
-    def _resolve_target(self, remote: _Remote, mirror: Path, branch: str, release: str | None,
+    def _resolve_target(self, remote: Remote, mirror: Path, branch: str, release: str | None,
                         commit: str | None) -> tuple[Target, str, str | None]:
         if commit:
             sha = _rev_parse(remote, mirror, commit.strip().lower()) if _SHA_RE.match(commit.strip().lower()) else None
@@ -627,7 +502,7 @@ def _dead_mcp_session(name: str) -> bool:
     return False
 
 
-def _is_ancestor(remote: _Remote, git_dir: Path, sha: str, head: str) -> bool:
+def _is_ancestor(remote: Remote, git_dir: Path, sha: str, head: str) -> bool:
     try:
         _git(remote, ["merge-base", "--is-ancestor", sha, head], git_dir=git_dir, what="git merge-base")
     except WorkspaceError:  # exit 1: not an ancestor (or not comparable)
@@ -635,7 +510,7 @@ def _is_ancestor(remote: _Remote, git_dir: Path, sha: str, head: str) -> bool:
     return True
 
 
-def _rev_parse(remote: _Remote, git_dir: Path, rev: str) -> str | None:
+def _rev_parse(remote: Remote, git_dir: Path, rev: str) -> str | None:
     try:
         out = _git(remote, ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
                    git_dir=git_dir, what="git rev-parse")
@@ -645,7 +520,7 @@ def _rev_parse(remote: _Remote, git_dir: Path, rev: str) -> str | None:
     return out if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", out) else None
 
 
-def _branches(remote: _Remote, git_dir: Path) -> list[str]:
+def _branches(remote: Remote, git_dir: Path) -> list[str]:
     try:
         out = _git(remote, ["for-each-ref", "--format=%(refname:short)", "refs/heads/"], git_dir=git_dir,
                    what="git for-each-ref")
@@ -656,12 +531,11 @@ def _branches(remote: _Remote, git_dir: Path) -> list[str]:
 
 __all__ = [
     "FETCH_REFSPECS",
+    "TOKEN_USER",
     "Resolved",
     "Workspace",
     "WorkspaceError",
     "Workspaces",
-    "auth_env",
-    "hardened_options",
     "is_local_url",
     "mirror_name",
     "normalize_clone_url",
@@ -669,6 +543,5 @@ __all__ = [
     "release_candidates",
     "safe_name",
     "scrub",
-    "secrets_of",
     "split_credentials",
 ]
