@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", help="use this directory (kept) instead of a temporary one")
     demo.set_defaults(func=_demo)
 
-    from server.mcp_cli import add_mcp_parser
+    from server.mcp.cli import add_mcp_parser
 
     add_mcp_parser(sub)
 
@@ -105,7 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
     from hypercorn.config import Config
 
     from server import logs
-    from server.app import create_app
+    from server.http.app import create_app
     from server.metrics import Metrics
 
     settings = load_settings(args.config)

@@ -32,7 +32,7 @@ from quart import Quart, Response, request
 from agent.transcript import read_transcript, transcript_path
 from common.git import Git
 from server import logs
-from server.app import create_app
+from server.http.app import create_app
 from server.config import Secrets, Settings, parse_settings
 from server.metrics import Metrics
 from sources.sentry.webhook import sign

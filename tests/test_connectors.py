@@ -12,8 +12,9 @@ import pytest
 from domain.job import JobOutcome, JobState, PublishOutcome, notify_event
 from notify.base import NotifyError
 from notify.log import LogNotifierConfig
-from server import connectors, pipeline
-from server import services as service_registry
+from server import connectors
+from server.pipeline import workflow as pipeline
+from server.pipeline import services as service_registry
 from server.config import ConfigError, Secrets, parse_settings
 from server.metrics import Metrics
 from tests.fakes.sentry_api import FakeSentry, load_fixture

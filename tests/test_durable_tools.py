@@ -13,7 +13,7 @@ SCRIPT = textwrap.dedent('''
     from pathlib import Path
     from pydantic import BaseModel
     from dbos import DBOS, SetWorkflowID
-    from server.fixing import durable_tools
+    from server.pipeline.fixing import durable_tools
     from tools.base import ToolContext, reads, tool
     from tools.registry import Registry
 

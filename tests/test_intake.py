@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from server.intake import InboxIntake
+from server.pipeline.intake import InboxIntake
 
 
 class RecordingQueue:

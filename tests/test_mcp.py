@@ -30,11 +30,11 @@ from mcp.shared.exceptions import MCPError
 
 from domain import Confidence
 from server.config import Secrets, parse_settings
-from server.mcp_jobs import FixJobs, describe_job
-from server.mcp_server import McpOptions, TriageTools, build_server, exposure_problem, is_loopback
-from server.mcp_tools import mcp_tools, publish_reply
-from server.mcp_triage import PullRequestRequest, Triage
-from server.publish import PublishOutcome, PublishState
+from server.mcp.jobs import FixJobs, describe_job
+from server.mcp.server import McpOptions, TriageTools, build_server, exposure_problem, is_loopback
+from server.mcp.tools import mcp_tools, publish_reply
+from server.mcp.triage import PullRequestRequest, Triage
+from server.pipeline.publish import PublishOutcome, PublishState
 from tests.fakes.anthropic_api import API_KEY, FakeAnthropic
 from tests.fakes.sentry_api import FakeSentry, load_fixture
 from tests.fakes.serve import free_port, serve_app

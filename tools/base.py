@@ -10,7 +10,7 @@ parameter's type is the argument model:
 
 The context type is the tool's own: the tools here act on one worktree (`ToolContext`); the MCP
 server declares its issue and job tools the same way over a context holding its services
-(server/mcp_tools.py), so nothing here imports a service. Tools are collected in a `Registry`
+(server/mcp/tools.py), so nothing here imports a service. Tools are collected in a `Registry`
 (tools/registry.py), from which the agent's tool list and the MCP server are both generated.
 
 A tool reports failure by raising `ToolError`; `call_tool` (tools/registry.py) is the one place

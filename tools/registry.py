@@ -2,7 +2,7 @@
 
 A `Registry` is an ordered list of tools over one context type. The agent and the evals take
 theirs from `WORKTREE_TOOLS`; the MCP server builds its registry from the same declarations plus
-its own issue and job tools (server/mcp_tools.py) and renders every tool from it in one loop. The
+its own issue and job tools (server/mcp/tools.py) and renders every tool from it in one loop. The
 order is fixed: it is part of the prompt, and prompt caching keys on it.
 
 `call_tool` is the only place arguments are validated and failures turn into text, for the

@@ -26,9 +26,9 @@ from domain.job import JobOutcome, JobState, notify_event
 from domain.redact import redactor
 from notify.base import Notifier, NotifyError
 from server import logs
-from server.fixing import run_fix
-from server.jobs import JobRequest
-from server.services import services
+from server.pipeline.fixing import run_fix
+from server.pipeline.jobs import JobRequest
+from server.pipeline.services import services
 from sources.base import SourceError
 
 log = logging.getLogger("autofixer.job")

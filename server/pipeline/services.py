@@ -66,5 +66,5 @@ def configure(value: Services) -> None:
 
 def services() -> Services:
     if _services is None:
-        raise RuntimeError("services used before server.services.configure()")
+        raise RuntimeError("services used before server.pipeline.services.configure()")
     return _services

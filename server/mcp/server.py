@@ -1,7 +1,7 @@
 """`autofixer mcp`: the agent's tools, served over MCP for a person triaging from an MCP client.
 
 Built on the SDK's low-level `Server` rather than decorator-inferred tools: every tool is a
-declaration in one registry (server/mcp_tools.py: the agent's worktree tools, each with an
+declaration in one registry (server/mcp/tools.py: the agent's worktree tools, each with an
 `issue_id` that picks the issue's worktree, and the tools only a person needs), and this module
 renders that registry in one loop (names, titles, schemas, annotations) and calls its tools
 through the same `call_tool` the agent uses.
@@ -40,9 +40,9 @@ import prompts
 import server
 from domain.redact import redact_obj
 from server.config import Secrets, Settings
-from server.mcp_jobs import FixJobs
-from server.mcp_tools import McpContext, mcp_tools
-from server.mcp_triage import DEFAULT_IDLE_SECONDS, Triage, TriageError, check_issue_id
+from server.mcp.jobs import FixJobs
+from server.mcp.tools import McpContext, mcp_tools
+from server.mcp.triage import DEFAULT_IDLE_SECONDS, Triage, TriageError, check_issue_id
 from tools.base import Tool, ToolOutcome
 from tools.registry import Registry, call_tool
 

@@ -17,10 +17,12 @@ from typing import Any
 from dbos import DBOS, SetWorkflowID
 from quart import Quart, Response, request
 
-from server import connectors, pipeline, runtime
+from server import connectors
+from server.pipeline import workflow as pipeline
+from server.pipeline import runtime
 from server.config import Secrets, Settings
-from server.intake import Intake
-from server.jobs import JobRequest
+from server.pipeline.intake import Intake
+from server.pipeline.jobs import JobRequest
 from server.metrics import Metrics
 from sources.base import Delivery, DeliveryRejected, ErrorSource
 

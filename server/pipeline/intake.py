@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from dbos import Queue, SetWorkflowID
 from dbos import error as dbos_error
 
-from server import pipeline
+from server.pipeline import workflow as pipeline
 
 log = logging.getLogger("autofixer.intake")
 

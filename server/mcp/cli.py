@@ -29,7 +29,7 @@ def add_mcp_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run_mcp(args: argparse.Namespace) -> int:
-    from server.mcp_server import McpOptions, main
+    from server.mcp.server import McpOptions, main
 
     if args.idle_timeout < 0:
         raise SystemExit("autofixer: --idle-timeout must be 0 or more minutes")

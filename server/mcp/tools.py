@@ -19,15 +19,15 @@ from pydantic_core import PydanticCustomError
 
 from domain import Confidence, Issue
 from server.config import Settings
-from server.mcp_jobs import FixJobs
-from server.mcp_triage import (
+from server.mcp.jobs import FixJobs
+from server.mcp.triage import (
     PullRequestRequest,
     Triage,
     TriageError,
     check_issue_id,
     issue_line,
 )
-from server.publish import PublishOutcome
+from server.pipeline.publish import PublishOutcome
 from tools.base import Annotations, Tool, ToolContext, ToolOutcome, reads, tool
 from tools.registry import WORKTREE_TOOLS, Registry
 

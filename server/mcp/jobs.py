@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from server.config import Settings
 from server import connectors
 from server.config import Secrets
-from server.jobs import JobRequest
-from server.mcp_triage import TriageError
+from server.pipeline.jobs import JobRequest
+from server.mcp.triage import TriageError
 
 if TYPE_CHECKING:
     from dbos import DBOSClient
@@ -55,7 +55,8 @@ class FixJobs:
         from dbos import EnqueueOptions
         from dbos import error as dbos_error
 
-        from server import pipeline, runtime
+        from server.pipeline import workflow as pipeline
+        from server.pipeline import runtime
 
         client = await self._connected()
         source = next(iter(connectors.build_sources(self.settings, Secrets(self.settings)).values()))
@@ -104,7 +105,7 @@ class FixJobs:
     def _open(self) -> DBOSClient:
         from dbos import DBOSClient
 
-        from server import runtime
+        from server.pipeline import runtime
 
         url = self.settings.system_database_url
         sqlite_file = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None

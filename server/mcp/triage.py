@@ -29,7 +29,7 @@ from domain import Confidence, ErrorEvent, FixResult, Issue
 from domain.redact import redactor
 from server import connectors
 from server.config import BehaviorConfig, ProjectConfig, Secrets, Settings
-from server.publish import PublishOutcome, clone_url, publish
+from server.pipeline.publish import PublishOutcome, clone_url, publish
 from sources.base import SourceError
 from tools.base import ToolContext, ToolError
 from tools.patch import worktree_diff
@@ -94,7 +94,7 @@ class IssueWorkspace:
     published: tuple[int, PublishOutcome] | None = None
 
 
-Publish = Callable[..., Awaitable[PublishOutcome]]  # server.publish.publish, or a stand-in in tests
+Publish = Callable[..., Awaitable[PublishOutcome]]  # server.pipeline.publish.publish, or a stand-in in tests
 
 
 class Triage:

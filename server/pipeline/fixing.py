@@ -30,8 +30,8 @@ from agent.transcript import Transcript
 from domain import ErrorEvent, FixResult
 from domain.job import PublishOutcome
 from server.config import ProjectConfig, Settings
-from server.publish import clone_url, publish
-from server.services import services
+from server.pipeline.publish import clone_url, publish
+from server.pipeline.services import services
 from tools.base import ToolContext, ToolOutcome
 from tools.registry import WORKTREE_TOOLS, Registry, call_tool
 from tools.workspace import WorkspaceError

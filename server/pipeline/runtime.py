@@ -9,9 +9,10 @@ from typing import Any
 
 from dbos import DBOS, DBOSConfig, Queue
 
-from server import pipeline, services
+from server.pipeline import workflow as pipeline
+from server.pipeline import services
 from server.config import Secrets, Settings
-from server.intake import DirectIntake, InboxIntake, Intake
+from server.pipeline.intake import DirectIntake, InboxIntake, Intake
 from server.metrics import Metrics
 from tools.workspace import Workspaces
 

@@ -1,0 +1,1 @@
+"""The HTTP surface: webhook intake per source, health, metrics and the jobs API (Quart)."""
