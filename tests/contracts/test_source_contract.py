@@ -32,7 +32,7 @@ from domain import ErrorEvent, Issue
 from scm.base import ScmError
 from scm.git_push import check_branch
 from server.config import BehaviorConfig, ConfigError
-from server.publish import branch_name
+from server.pipeline.pr_text import branch_name
 from sources.base import Delivery, DeliveryRejected, ErrorSource, FixRequest, SourceError
 from sources.sentry.webhook import sign
 from tests.contracts.support import (
