@@ -38,7 +38,13 @@ class ReplayProvider:
     def from_config(cls, llm: LlmConfig, context: ConnectorContext) -> ReplayProvider:
         if not llm.replay_file:
             raise ProviderUnavailable("llm.provider is replay but llm.replay-file is not set")
-        return cls(Recording.load(llm.replay_file))
+        try:
+            return cls(Recording.load(llm.replay_file))
+        except OSError as exc:
+            raise ProviderUnavailable(f"llm.replay-file {llm.replay_file}: cannot be read ({exc.strerror})") from None
+        except ValueError as exc:  # not JSON, or not a recording (pydantic's ValidationError is a ValueError)
+            raise ProviderUnavailable(f"llm.replay-file {llm.replay_file}: not a recording of model turns "
+                                      f"({type(exc).__name__})") from None
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording

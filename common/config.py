@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 def kebab(name: str) -> str:
@@ -26,7 +26,9 @@ class ConnectorConfig(Section):
     """One `sources:` / `scms:` / `notify:` entry. Connectors subclass it with their own keys."""
 
     type: str
-    name: str | None = None  # defaults to the type; routes, job ids and projects[] refer to it
+    # Defaults to the type. It becomes a URL path segment (/api/webhook/<name>), the prefix of job
+    # ids (<name>:<scope>:<issue>) and part of branch names, so it must be safe in all three.
+    name: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
     @property
     def key(self) -> str:

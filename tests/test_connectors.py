@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,21 @@ def test_a_notifier_that_cannot_deliver_is_a_warning_not_a_failed_fix(tmp_path: 
 ])
 def test_notify_events_follow_the_outcome(outcome: JobOutcome, event: str) -> None:
     assert notify_event(outcome) == event
+
+
+def test_a_token_planted_in_the_event_never_reaches_the_stored_job(tmp_path: Path) -> None:
+    fake = FakeSentry(token=SENTRY_TOKEN, org="test-org")
+    event = copy.deepcopy(load_fixture("sentry-mcp-event-javascript.json"))
+    event["groupID"], event["title"] = "7700002", f"TypeError: leaked {SENTRY_TOKEN} here"
+    fake.add_event(event, project_slug="front-end")
+    body = load_fixture("webhook-issue-created.json")
+    body["data"]["issue"]["id"] = "7700002"
+    with serve_app(fake.app) as sentry_url:
+        svc = Service(tmp_path, sentry_url).start()
+        try:
+            assert svc.post_webhook(body, "issue").status_code == 202
+            job = svc.wait_job("sentry:test-org:7700002")
+            assert "leaked" in job["outcome"]["event"]["title"]  # (it then fails: no LLM key here)
+            assert SENTRY_TOKEN not in json.dumps(job) and SENTRY_TOKEN not in svc.log()
+        finally:
+            svc.stop()

@@ -23,7 +23,7 @@ from dbos import DBOS
 from pydantic import BaseModel
 
 from domain.job import JobOutcome, JobState, notify_event
-from domain.redact import redactor
+from domain.redact import redact_obj
 from notify.base import Notifier, NotifyError
 from server import logs
 from server.pipeline.fixing import run_fix
@@ -120,7 +120,10 @@ async def fix_issue(request: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:  # a bug in a stage must end as a visible failure, not a stuck job
             log.exception("job crashed")
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            outcome.state, outcome.reason = JobState.FAILED, redactor(services().secrets.values())(reason)
+            outcome.state, outcome.reason = JobState.FAILED, reason
+        # Everything stored with the job or sent to a notifier passes the redactor: event data is
+        # attacker-controlled and may carry one of our own tokens.
+        outcome = JobOutcome.model_validate(redact_obj(outcome.model_dump(mode="json"), services().secrets.values()))
         await notify(outcome)
     finally:
         outcome.duration_seconds = round(time.monotonic() - started, 3)

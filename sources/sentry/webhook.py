@@ -90,7 +90,8 @@ def _from_event(event: Any, trigger: str) -> FixRequest:
 
 def _issue_id(value: Any) -> str:
     text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    if not text.isdigit() or len(text) > 20:
+    # isdigit() alone would accept any Unicode digit ("١٧", "¹²"), which no Sentry id has.
+    if not (text.isascii() and text.isdigit()) or len(text) > 20:
         raise MalformedDelivery("the issue id is missing or not numeric")
     return text
 

@@ -156,13 +156,7 @@ class ReplayHarness(ProviderHarness):
     kind = "replay"
     COST = "recorded"
     UNAVAILABLE = ("no-replay-file", "missing-replay-file", "corrupt-replay-file")
-    KNOWN_BUGS = dict.fromkeys(
-        ["missing-replay-file", "corrupt-replay-file"],
-        "agent/replay_provider.py ReplayProvider.from_config lets Recording.load's FileNotFoundError / "
-        "JSONDecodeError / ValidationError escape instead of ProviderUnavailable; server/fixing.py run_fix catches "
-        "only ProviderUnavailable, so a mistyped llm.replay-file fails every job as 'internal error: "
-        "FileNotFoundError: …' (pipeline catch-all, traceback logged) instead of saying what to fix",
-    )
+    KNOWN_BUGS: ClassVar[dict[str, str]] = {}
 
     def __init__(self, given: Given) -> None:
         super().__init__(given)

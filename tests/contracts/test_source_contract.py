@@ -165,19 +165,7 @@ class SentryHarness(SourceHarness):
     EVENT_ISSUES = ["64", "58", "71", "297", "6507376925", "6042731264", "1341191803"]
     PROJECT = "django-app"
     API_TOKEN_ENV, WEBHOOK_SECRET_ENV = "AUTOFIXER_SENTRY_TOKEN", "AUTOFIXER_WEBHOOK_SECRET"
-    KNOWN_BUGS = {
-        **dict.fromkeys(
-            ["webhook-issue-created:id-in-arabic-indic-digits", "webhook-error-created:id-in-superscript-digits"],
-            "sources/sentry/webhook.py _issue_id tests str.isdigit(), true for any Unicode digit: an issue id "
-            "'\u0661\u0667' or '\u00b9\u00b2' is accepted (a FixRequest, not a 400), so a job is queued for an id "
-            "Sentry cannot have, whose branch name scm/git_push.py check_branch would refuse",
-        ),
-        **dict.fromkeys(
-            SourceHarness.CONFIGURED_NAMES,
-            "a source `name` is not validated (common/config.py ConnectorConfig.name) and "
-            "SentrySource.branch_suffix uses it as is: the branch is refused at push time, after the model ran",
-        ),
-    }
+    KNOWN_BUGS: ClassVar[dict[str, str]] = {}
     RESOURCES = {"webhook-issue-created": "issue", "webhook-error-created": "error",
                  "webhook-event-alert-triggered": "event_alert", "webhook-installation-created": "installation"}
 
