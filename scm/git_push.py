@@ -124,7 +124,7 @@ async def _run(argv: list[str], cwd: Path, env: dict[str, str], *, timeout: floa
         raise ScmError("git is not installed or not on PATH") from None
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
+    except (TimeoutError, asyncio.CancelledError) as exc:
         _kill_group(proc)
         await proc.wait()
         if isinstance(exc, asyncio.CancelledError):

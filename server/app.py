@@ -125,8 +125,10 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         if status is None:
             return _json(404, error=f"no job {job_id}")
         outcome = status.output if isinstance(status.output, dict) else {}
-        if status.status in ("ENQUEUED", "PENDING") or (status.status == "SUCCESS" and outcome.get("state") != "failed"):
-            return _json(409, error=f"job {job_id} is {outcome.get('state') or status.status.lower()}: only a failed job is retried")
+        job_state = outcome.get("state")
+        if status.status in ("ENQUEUED", "PENDING") or (status.status == "SUCCESS" and job_state != "failed"):
+            current = job_state or status.status.lower()
+            return _json(409, error=f"job {job_id} is {current}: only a failed job is retried")
         inputs = status.input if isinstance(status.input, dict) else {}
         previous = (inputs.get("args") or [{}])[0] if isinstance(inputs.get("args"), (list, tuple)) else {}
         retry = JobRequest(source=str(outcome.get("source") or previous.get("source") or "sentry"),

@@ -184,7 +184,8 @@ async def _follow(client: httpx.AsyncClient, base: str, job_id: str, state_dir: 
             for record in records[seen_records:]:
                 if record["kind"] == "tool_call":
                     args = json.dumps(record.get("arguments"), ensure_ascii=False)
-                    _say(f"        step {record['step']}: {record['name']} {args[:100]}{'…' if len(args) > 100 else ''}")
+                    more = "…" if len(args) > 100 else ""
+                    _say(f"        step {record['step']}: {record['name']} {args[:100]}{more}")
             seen_records = len(records)
         if job.get("stage") != seen_stage and job.get("stage"):
             seen_stage = job["stage"]

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from server.config import Settings
 from server import connectors
-from server.config import Secrets
+from server.config import Secrets, Settings
 from server.jobs import JobRequest
 from server.mcp_triage import TriageError
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import logging
 import subprocess
 import time
@@ -241,7 +242,7 @@ async def test_push_refuses_branch_names_git_could_misread(worktree: Path, origi
 async def test_push_times_out(worktree: Path, origin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(git_push, "push_command", lambda url, branch: ["sleep", "30"])
     started = time.monotonic()
-    with pytest.raises(ScmError, match="timed out after 0.3s"):
+    with pytest.raises(ScmError, match=r"timed out after 0\.3s"):
         await git_push.push_branch(worktree, BRANCH, str(origin), None, timeout=0.3)
     assert time.monotonic() - started < 10
 
@@ -402,7 +403,9 @@ async def test_secondary_limit_without_retry_after_waits_a_minute_then_longer(
     assert pr.created and time_.waits == [60.0, 120.0]
 
 
-async def test_min_secondary_wait_is_configurable(base_url: str, fake: FakeGitHub, time_: FakeTime, pushed: str) -> None:
+async def test_min_secondary_wait_is_configurable(
+    base_url: str, fake: FakeGitHub, time_: FakeTime, pushed: str
+) -> None:
     fake.secondary_limit("GET", "/pulls")
     await make_provider(base_url, time_, min_secondary_wait=90.0).open_pull_request(spec())
     assert time_.waits == [90.0]
@@ -565,7 +568,7 @@ async def test_concurrent_calls_never_overlap_writes(provider: GitHubProvider, f
     assert sorted(pr.number for pr in prs) == [1, 2, 3] and all(pr.created for pr in prs)
     writes = sorted(fake.writes(), key=lambda r: r.started)
     assert len(writes) == 6 and fake.max_concurrent_writes == 1
-    assert all(a.finished <= b.started for a, b in zip(writes, writes[1:]))
+    assert all(a.finished <= b.started for a, b in itertools.pairwise(writes))
 
 
 async def test_concurrent_calls_for_one_branch_open_one_pr(provider: GitHubProvider, fake: FakeGitHub,

@@ -62,7 +62,7 @@ async def run_git(worktree: Path, *args: str, timeout: float = 60.0) -> tuple[in
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         proc.kill()
         await proc.wait()
         raise ToolError(f"git {args[0]} took longer than {timeout:.0f}s and was stopped") from None
@@ -279,7 +279,7 @@ async def git_grep(
     try:
         await asyncio.wait_for(consume(proc.stdout), timeout)
         finished = True
-    except asyncio.TimeoutError:
+    except TimeoutError:
         result.timed_out = True
     finally:
         if not finished and proc.returncode is None:

@@ -1,6 +1,7 @@
 """Sentry integration-platform webhooks: signature check and what a delivery asks of us.
 
-Pure functions, no I/O: `SentrySource.verify` and `SentrySource.fix_request` call these. Sentry signs the raw body only (hex HMAC-SHA256 with the client secret) and does
+Pure functions, no I/O: `SentrySource.verify` and `SentrySource.fix_request` call these.
+Sentry signs the raw body only (hex HMAC-SHA256 with the client secret) and does
 not sign its timestamp, so a replayed delivery is caught by the job's idempotency key rather
 than by a freshness check.
 """
