@@ -296,7 +296,7 @@ class HttpClient:
     `base_url_hint`; constructor `headers=`, `auth=`, `retry=`.
     """
 
-    name: ClassVar[str] = "http"  # log prefix
+    name: str = "http"  # log prefix; a connector may set its configured name per instance
     vendor: ClassVar[str] = ""  # "GitHub": "GitHub API answered 404 …", "(GitHub said: …)"
     base_url_hint: ClassVar[str] = "is the base URL the API root?"  # for a non-JSON answer
     status_hints: ClassVar[Mapping[int, str]] = {

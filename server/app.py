@@ -129,8 +129,9 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         if status.status in ("ENQUEUED", "PENDING") or (status.status == "SUCCESS" and job_state != "failed"):
             current = job_state or status.status.lower()
             return _json(409, error=f"job {job_id} is {current}: only a failed job is retried")
-        inputs = status.input if isinstance(status.input, dict) else {}
-        previous = (inputs.get("args") or [{}])[0] if isinstance(inputs.get("args"), (list, tuple)) else {}
+        args = status.input.get("args") if isinstance(status.input, dict) else None
+        first = args[0] if isinstance(args, (list, tuple)) and args else None
+        previous: dict[str, Any] = first if isinstance(first, dict) else {}
         retry = JobRequest(source=str(outcome.get("source") or previous.get("source") or "sentry"),
                            issue_id=str(outcome.get("issue_id") or job_id.rsplit(":", 1)[-1]),
                            project=outcome.get("project"), title=outcome.get("title") or "", trigger="retry")

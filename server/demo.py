@@ -113,7 +113,7 @@ async def _serve(app: Quart, port: int, stop: asyncio.Event) -> asyncio.Task[Non
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None
     config.errorlog = None
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     async with httpx.AsyncClient() as client:
         for _ in range(300):
             try:

@@ -33,6 +33,7 @@ from server.publish import PublishOutcome, clone_url, publish
 from sources.base import SourceError
 from sources.sentry.client import SentryClient, SentryError, SentryNotFound
 from sources.sentry.parser import parse_event
+from sources.sentry.source import SentrySource
 from tools.base import ToolContext, ToolError
 from tools.patch import worktree_diff
 from tools.stacktrace import render_event
@@ -149,6 +150,8 @@ class Triage:
     @contextlib.asynccontextmanager
     async def sentry(self) -> AsyncIterator[SentryClient]:
         """A Sentry client; every Sentry failure inside becomes a TriageError with its reason."""
+        if not isinstance(self.source, SentrySource):
+            raise TriageError(f"the MCP tools need a Sentry source; {self.source.name} is {self.source.label}")
         try:
             client = self.source.client()
         except (SourceError, ValueError) as exc:  # no token / no org configured
