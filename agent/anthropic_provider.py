@@ -18,6 +18,7 @@ from typing import Any
 
 import anthropic
 from anthropic import AsyncAnthropic
+from anthropic.types import CacheControlEphemeralParam, TextBlockParam, ToolParam
 
 from agent.pricing import DEFAULT_MODEL, AnthropicPricing
 from agent.provider import ModelTurn, ProviderError, ProviderUnavailable, ToolCall, normalize_stop_reason
@@ -25,7 +26,7 @@ from agent.settings import LlmConfig
 from common.config import ConnectorContext
 from domain import Usage
 
-EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
+EPHEMERAL: CacheControlEphemeralParam = {"type": "ephemeral"}
 DEFAULT_MAX_TOKENS = 8192
 DEFAULT_TIMEOUT_S = 300.0  # one non-streamed turn; long enough for a full max_tokens answer
 DEFAULT_MAX_RETRIES = 3
@@ -74,7 +75,9 @@ class AnthropicProvider:
                 model=self.model,
                 max_tokens=max_tokens or self.max_tokens,
                 system=system_blocks(system),
-                tools=tool_params(tools),  # type: ignore[arg-type]
+                tools=tool_params(tools),
+                # Neutral messages are converted key by key into JSON-shaped dicts; the SDK's
+                # MessageParam union of TypedDicts cannot be inferred from them.
                 messages=to_anthropic_messages(messages),  # type: ignore[arg-type]
             )
         except anthropic.APIStatusError as exc:
@@ -109,17 +112,17 @@ class AnthropicProvider:
 # --- request translation --------------------------------------------------------------------
 
 
-def system_blocks(system: str) -> list[dict[str, Any]]:
-    return [{"type": "text", "text": system, "cache_control": dict(EPHEMERAL)}]
+def system_blocks(system: str) -> list[TextBlockParam]:
+    return [{"type": "text", "text": system, "cache_control": EPHEMERAL.copy()}]
 
 
-def tool_params(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    params = [
+def tool_params(tools: list[dict[str, Any]]) -> list[ToolParam]:
+    params: list[ToolParam] = [
         {"name": t["name"], "description": t.get("description", ""), "input_schema": t["input_schema"]}
         for t in tools
     ]
     if params:
-        params[-1]["cache_control"] = dict(EPHEMERAL)
+        params[-1]["cache_control"] = EPHEMERAL.copy()
     return params
 
 
@@ -217,7 +220,8 @@ def _block_param(block: Any) -> dict[str, Any]:
 
 def _status_message(exc: anthropic.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    raw_error = body.get("error")
+    error = raw_error if isinstance(raw_error, dict) else {}
     kind = error.get("type") or "error"
     detail = error.get("message") or str(exc)
     return f"Anthropic API {exc.status_code} {kind}: {detail}"

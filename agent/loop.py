@@ -218,7 +218,7 @@ async def _loop(run: _Run, system: str, specs: list[dict[str, Any]]) -> FixResul
         )
         try:
             turn = await _timed_call(run, step, request)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return await _stopped(run, "max_time")
         except ProviderError as exc:
             run.record("provider_error", step=step, error=run.redact(str(exc)), status=exc.status)

@@ -137,7 +137,11 @@ class ModelProvider(Protocol):
 
     name: str  # "anthropic" | "openai" | "replay" …
     model: str
-    pricing: Pricing
+
+    @property
+    def pricing(self) -> Pricing:
+        """The provider's own price list (read-only: each provider has its own Pricing class)."""
+        ...
 
     async def complete(
         self,

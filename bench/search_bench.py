@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.base import ToolContext  # noqa: E402
-from tools.files import SearchRepoArgs, glob_pathspecs, search_repo  # noqa: E402
+from tools.base import ToolContext
+from tools.files import SearchRepoArgs, glob_pathspecs, search_repo
 
 TARGET_RATIO = 1.5
 DEFAULT_CACHE = Path("/tmp/autofixer-bench")
@@ -142,14 +142,16 @@ async def bench(repo: Path, runs: int) -> list[Row]:
 
 def report(repo: Path, rows: list[Row], runs: int) -> bool:
     n_files = len(subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True).stdout.splitlines())
-    print(f"\nrepo: {repo} ({n_files:,} files), git: {subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.strip()}, "
-          f"cpus: {os.cpu_count()}, median of {runs} runs")  # fmt: skip
-    print(f"{'query':<26} {'matches':>9} {'git grep ms':>12} {'search_repo ms':>15} {'ratio':>7}  target <= {TARGET_RATIO}x")
+    git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    print(f"\nrepo: {repo} ({n_files:,} files), git: {git_version}, cpus: {os.cpu_count()}, median of {runs} runs")
+    print(f"{'query':<26} {'matches':>9} {'git grep ms':>12} {'search_repo ms':>15} {'ratio':>7}  "
+          f"target <= {TARGET_RATIO}x")
     ok = True
     for r in rows:
         passed = r.ratio <= TARGET_RATIO
         ok &= passed
-        print(f"{r.q.label:<26} {r.matches:>9,} {r.git_ms:>12.1f} {r.tool_ms:>15.1f} {r.ratio:>6.2f}x  {'ok' if passed else 'OVER'}")
+        verdict = "ok" if passed else "OVER"
+        print(f"{r.q.label:<26} {r.matches:>9,} {r.git_ms:>12.1f} {r.tool_ms:>15.1f} {r.ratio:>6.2f}x  {verdict}")
     total_git = sum(r.git_ms for r in rows)
     total_tool = sum(r.tool_ms for r in rows)
     print(f"{'total':<26} {'':>9} {total_git:>12.1f} {total_tool:>15.1f} {total_tool / total_git:>6.2f}x")

@@ -36,7 +36,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
 from typing import Any, ClassVar, Self
@@ -296,7 +296,7 @@ class HttpClient:
     `base_url_hint`; constructor `headers=`, `auth=`, `retry=`.
     """
 
-    name: ClassVar[str] = "http"  # log prefix
+    name: str = "http"  # log prefix; a connector may set its configured name per instance
     vendor: ClassVar[str] = ""  # "GitHub": "GitHub API answered 404 …", "(GitHub said: …)"
     base_url_hint: ClassVar[str] = "is the base URL the API root?"  # for a non-JSON answer
     status_hints: ClassVar[Mapping[int, str]] = {
@@ -465,7 +465,7 @@ class HttpClient:
 
     def _gave_up(self, call: _Call, last: _Retry) -> HttpError:
         if call.gave_up == "hint" and last.hint is not None:
-            resume = datetime.fromtimestamp(self._clock() + last.hint, tz=timezone.utc)
+            resume = datetime.fromtimestamp(self._clock() + last.hint, tz=UTC)
             trouble = "rate limit hit" if last.rate_limited else "unavailable"
             message = (f"{self.service} {trouble} while {call.what}: it asks to wait {last.hint:.0f}s "
                        f"(until {resume:%Y-%m-%d %H:%M:%S} UTC), longer than the {self.retry.max_wait:g}s "

@@ -33,7 +33,7 @@ class Usage(BaseModel):
     steps: int = 0
     tool_calls: int = 0
 
-    def add(self, other: "Usage") -> "Usage":
+    def add(self, other: Usage) -> Usage:
         return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
 
 

@@ -47,7 +47,8 @@ _VENDOR_TOKENS: list[re.Pattern[str]] = [
 ]
 
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
+    r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
     re.DOTALL,
 )
 # Bearer credentials; the charset has no `{`, `"` or space so code that builds the header
@@ -192,7 +193,7 @@ def _bare_pair(match: re.Match[str]) -> str:
 
 def _colon_pair(match: re.Match[str]) -> str:
     value = match.group(3)
-    if value == REDACTED or _looks_like_code(value) or _ANNOTATION_LIKE.match(value) and not _has_digit(value):
+    if value == REDACTED or _looks_like_code(value) or (_ANNOTATION_LIKE.match(value) and not _has_digit(value)):
         return match.group(0)
     return _sub_group(match, 3, REDACTED)
 

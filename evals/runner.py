@@ -15,7 +15,6 @@ bad case never loses the rest of an expensive run.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import traceback
 from dataclasses import dataclass, field

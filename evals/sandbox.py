@@ -17,6 +17,7 @@ LLM-written code: they get an environment without autofixer's secrets or test-ru
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -95,10 +96,8 @@ async def run_command(
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 async def _git(cwd: Path, *args: str) -> str:

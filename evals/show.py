@@ -85,7 +85,7 @@ def render_case(run_dir: Path, run: RunFile, case_id: str, repeat: int, full: bo
         out += render_turns(read_transcript(run_dir / result.transcript), full)
     else:
         out.append("(no transcript: the agent did not run for this case)")
-    out += ["", "── scoring ──"] + _scoring(result)
+    out += ["", "── scoring ──", *_scoring(result)]
     if result.diff:
         out += ["", "── diff ──", _clip(result.diff, None if full else 4000)]
     return "\n".join(out)

@@ -119,10 +119,7 @@ def parse_pytest_summary(output: str, ids: Iterable[str]) -> dict[str, str]:
 
 async def run_pytest(worktree: Path, ids: list[str], timeout: float) -> SuiteOutcome:
     result = await run_command(pytest_argv(ids), worktree, timeout, PYTEST_ENV)
-    if result.timed_out:
-        outcomes = {i: "timeout" for i in ids}
-    else:
-        outcomes = parse_pytest_summary(result.output, ids)
+    outcomes = {i: "timeout" for i in ids} if result.timed_out else parse_pytest_summary(result.output, ids)
     return SuiteOutcome(outcomes=outcomes, commands=[_record(result)], full_output=[result.output])
 
 

@@ -31,13 +31,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
 import httpx
 
 from common.config import ConnectorConfig, ConnectorContext, HttpUrlMixin
+from common.git import TOKEN_USER
 from common.http import (
     USER_AGENT,
     Clock,
@@ -50,7 +52,6 @@ from common.http import (
     retry_after,
     safe_json,
 )
-from common.git import TOKEN_USER
 from scm import git_push
 from scm.base import PullRequest, PullRequestSpec, ScmError
 
@@ -86,7 +87,7 @@ class GitHubProvider(HttpClient):
     name = "github"
     vendor = "GitHub"
     base_url_hint = "is the base URL the API root (https://api.github.com or https://HOST/api/v3)?"
-    status_hints = {
+    status_hints: ClassVar[Mapping[int, str]] = {
         401: "check the GitHub token (it may be wrong, expired or revoked)",
         404: ("the repository does not exist or the token cannot see it "
               "(GitHub answers 404 rather than 403 for private repositories)"),
@@ -185,7 +186,9 @@ class GitHubProvider(HttpClient):
         )
         pulls = self.json_body(response, what=f"the pull request list of {repo}")
         if not isinstance(pulls, list):
-            raise ScmError(f"GitHub returned {type(pulls).__name__} for the pull request list of {repo}, expected a list")
+            raise ScmError(
+                f"GitHub returned {type(pulls).__name__} for the pull request list of {repo}, expected a list"
+            )
         # Filter again here: GitHub ignores a `head` filter it cannot parse and then lists every
         # open PR, and returning someone else's PR as "ours" would silently skip a fix.
         for pull in pulls:

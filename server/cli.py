@@ -128,7 +128,7 @@ def _serve(args: argparse.Namespace) -> int:
     config.graceful_timeout = 5
     print(f"autofixer: serving on http://{settings.server.host}:{settings.server.port} "
           f"(state in {settings.state_dir})", file=sys.stderr, flush=True)
-    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+    asyncio.run(serve(app, config))
     return 0
 
 

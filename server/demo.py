@@ -32,8 +32,8 @@ from quart import Quart, Response, request
 from agent.transcript import read_transcript, transcript_path
 from common.git import Git
 from server import logs
-from server.http.app import create_app
 from server.config import Secrets, Settings, parse_settings
+from server.http.app import create_app
 from server.metrics import Metrics
 from sources.sentry.webhook import sign
 
@@ -111,7 +111,7 @@ async def _serve(app: Quart, port: int, stop: asyncio.Event) -> asyncio.Task[Non
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None
     config.errorlog = None
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     async with httpx.AsyncClient() as client:
         for _ in range(300):
             try:
@@ -182,7 +182,8 @@ async def _follow(client: httpx.AsyncClient, base: str, job_id: str, state_dir: 
             for record in records[seen_records:]:
                 if record["kind"] == "tool_call":
                     args = json.dumps(record.get("arguments"), ensure_ascii=False)
-                    _say(f"        step {record['step']}: {record['name']} {args[:100]}{'…' if len(args) > 100 else ''}")
+                    more = "…" if len(args) > 100 else ""
+                    _say(f"        step {record['step']}: {record['name']} {args[:100]}{more}")
             seen_records = len(records)
         if job.get("stage") != seen_stage and job.get("stage"):
             seen_stage = job["stage"]

@@ -13,20 +13,30 @@ asks the tracker twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, overload, runtime_checkable
 
 from pydantic import BaseModel
 
 from domain import ErrorEvent, Issue
 
 
+class Headers(Protocol):
+    """A request's headers as sources read them: look-up by name (Quart's are case-insensitive
+    and iterate as (name, value) pairs, so they are not a Mapping)."""
+
+    @overload
+    def get(self, key: str) -> str | None: ...
+
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One webhook request, as received: the raw body is what signatures are computed over."""
 
-    headers: Mapping[str, str]  # case-insensitive in practice (Quart/werkzeug headers)
+    headers: Headers  # case-insensitive in practice (Quart/werkzeug headers)
     body: bytes
     content_type: str  # the mimetype without parameters, e.g. "application/json"
 

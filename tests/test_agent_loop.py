@@ -16,7 +16,7 @@ import time
 import typing
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import BaseModel
@@ -25,8 +25,7 @@ import prompts
 from agent.anthropic_provider import AnthropicProvider
 from agent.context import render_task
 from agent.loop import NUDGE, Limits, Progress, prompt_version, run_agent
-from agent.pricing import DEFAULT_MODEL, FALLBACK_PRICE, PRICES, cost_usd, price_for
-from agent.pricing import RecordedPricing
+from agent.pricing import DEFAULT_MODEL, FALLBACK_PRICE, PRICES, RecordedPricing, cost_usd, price_for
 from agent.provider import ModelProvider, ModelRequest, ModelTurn, ToolCall
 from agent.transcript import Transcript, read_transcript, transcript_path
 from domain import Breadcrumb, Confidence, ErrorEvent, ExceptionInfo, FixResult, RequestContext, StackFrame, Usage
@@ -721,7 +720,8 @@ async def test_the_agent_is_offered_only_the_tools_meant_for_it(tmp_path: Path) 
     assert result.exit_reason == "submitted"
     assert seen_tools == [["echo", "submit_fix"]] * 2
     refused = provider.seen[1][-1]["results"][0]
-    assert refused["is_error"] and refused["content"] == "Unknown tool 'list_issues'. Available tools: echo, submit_fix."
+    assert refused["is_error"]
+    assert refused["content"] == "Unknown tool 'list_issues'. Available tools: echo, submit_fix."
 
 
 async def test_scripted_provider_satisfies_the_protocol() -> None:
@@ -842,7 +842,7 @@ def test_unknown_model_cost_is_flagged_in_the_turn() -> None:
         input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens = 1000, 10, None, None
 
     class _Message:
-        content: list[Any] = []
+        content: ClassVar[list[Any]] = []
         model = "claude-unknown-9"
         stop_reason = "end_turn"
         usage = _Usage()

@@ -14,10 +14,10 @@ from domain.job import JobOutcome, JobState, PublishOutcome, notify_event
 from notify.base import NotifyError
 from notify.log import LogNotifierConfig
 from server import connectors
-from server.pipeline import workflow as pipeline
-from server.pipeline import services as service_registry
 from server.config import ConfigError, Secrets, parse_settings
 from server.metrics import Metrics
+from server.pipeline import services as service_registry
+from server.pipeline import workflow as pipeline
 from tests.fakes.sentry_api import FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, Service

@@ -25,8 +25,8 @@ from agent.pricing import cost_usd
 from agent.replay_provider import Recording, ReplayProvider
 from domain import Confidence, ErrorEvent, FileChange
 from evals.recorder import _context_pairs, ingest_to_api, rewrite_paths
-from sources.sentry.webhook import fix_request
 from sources.sentry.parser import is_api_format, parse_event
+from sources.sentry.webhook import fix_request
 from tests.fixtures_path import shared_dir
 from tests.test_tools_files import git
 from tools.base import ToolContext
@@ -332,7 +332,8 @@ def test_ingest_to_api_on_a_real_sdk_sample() -> None:
     assert is_api_format(api)
     direct, converted = parse_event(ingest), parse_event(api)
     assert converted.exceptions == direct.exceptions
-    assert converted.exceptions[-1].frames[-1].context_line == "    raise Exception('This is an example Python exception')"
+    context_line = converted.exceptions[-1].frames[-1].context_line
+    assert context_line == "    raise Exception('This is an example Python exception')"
     assert (converted.issue_id, converted.title, converted.culprit) == ("42", direct.title, "__main__ in main")
     assert [(b.category, b.message, b.level) for b in converted.breadcrumbs] == [
         (b.category, b.message, b.level) for b in direct.breadcrumbs
@@ -383,5 +384,6 @@ def test_rerecording_reproduces_the_committed_event(tmp_path: Path) -> None:
     assert frames(again) == frames(committed)
     # Outer frames' locals hold object reprs with addresses and trace ids; the crash frame's don't.
     assert again.stack_trace[-1].vars == committed.stack_trace[-1].vars
-    assert [(b.category, b.message) for b in again.breadcrumbs] == [(b.category, b.message) for b in committed.breadcrumbs]
+    assert [(b.category, b.message) for b in again.breadcrumbs] == \
+        [(b.category, b.message) for b in committed.breadcrumbs]
     assert again.request == committed.request

@@ -31,8 +31,8 @@ import yaml
 
 from domain import ErrorEvent, StackFrame
 from evals.recorder import RecorderSetupError, ingest_to_api
-from sources.sentry.webhook import fix_request
 from sources.sentry.parser import is_api_format, parse_event
+from sources.sentry.webhook import fix_request
 from tools.mapping import FrameMapper
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "evals" / "cases"

@@ -20,7 +20,9 @@ def repo(tmp_path: Path) -> Path:
     return path
 
 
-def test_inherited_git_variables_cannot_redirect_git(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_inherited_git_variables_cannot_redirect_git(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     other = tmp_path / "other"
     make_repo(other, {"b.py": "y = 1\n"})
     monkeypatch.setenv("GIT_DIR", str(other / ".git"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import logging
 import socket
 import subprocess
@@ -247,7 +248,7 @@ async def test_push_times_out(worktree: Path) -> None:
         silent.listen()
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/acme/shop.git"
         started = time.monotonic()
-        with pytest.raises(ScmError, match="timed out after 0.3s"):
+        with pytest.raises(ScmError, match=r"timed out after 0\.3s"):
             await git_push.push_branch(worktree, BRANCH, url, None, timeout=0.3)
         assert time.monotonic() - started < 10
         assert not _processes_mentioning(url)
@@ -421,7 +422,9 @@ async def test_secondary_limit_without_retry_after_waits_a_minute_then_longer(
     assert pr.created and time_.waits == [60.0, 120.0]
 
 
-async def test_min_secondary_wait_is_configurable(base_url: str, fake: FakeGitHub, time_: FakeTime, pushed: str) -> None:
+async def test_min_secondary_wait_is_configurable(
+    base_url: str, fake: FakeGitHub, time_: FakeTime, pushed: str
+) -> None:
     fake.secondary_limit("GET", "/pulls")
     await make_provider(base_url, time_, min_secondary_wait=90.0).open_pull_request(spec())
     assert time_.waits == [90.0]
@@ -584,7 +587,7 @@ async def test_concurrent_calls_never_overlap_writes(provider: GitHubProvider, f
     assert sorted(pr.number for pr in prs) == [1, 2, 3] and all(pr.created for pr in prs)
     writes = sorted(fake.writes(), key=lambda r: r.started)
     assert len(writes) == 6 and fake.max_concurrent_writes == 1
-    assert all(a.finished <= b.started for a, b in zip(writes, writes[1:]))
+    assert all(a.finished <= b.started for a, b in itertools.pairwise(writes))
 
 
 async def test_concurrent_calls_for_one_branch_open_one_pr(provider: GitHubProvider, fake: FakeGitHub,

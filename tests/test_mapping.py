@@ -142,7 +142,10 @@ def test_java_chained_exception_frame(shared_dir: Path) -> None:
 
 
 def test_seed_source_root_example() -> None:
-    files = ["src/main/kotlin/com/example/service/UserService.kt", "src/test/kotlin/com/example/service/UserServiceTest.kt"]
+    files = [
+        "src/main/kotlin/com/example/service/UserService.kt",
+        "src/test/kotlin/com/example/service/UserServiceTest.kt",
+    ]
     frame = StackFrame(filename="com/example/service/UserService.kt", function="findUser", line_no=42, in_app=True)
     m = FrameMapper(files, source_root="src/main/kotlin/").map(frame)
     assert (m.status, m.path) == ("mapped", "src/main/kotlin/com/example/service/UserService.kt")

@@ -163,7 +163,7 @@ async def test_stdio_tools_are_the_agents_registry_plus_issue_id(config: Path) -
         served = tools[tool.name].input_schema
         # Identical to what the agent's model sees, plus the issue that selects the worktree.
         assert {k: v for k, v in served["properties"].items() if k != "issue_id"} == agent["properties"]
-        assert list(served["properties"])[0] == "issue_id"
+        assert next(iter(served["properties"])) == "issue_id"
         assert served["required"] == ["issue_id", *agent.get("required", [])]
         assert served["properties"]["issue_id"]["type"] == "string"
         assert {k: v for k, v in served.items() if k not in ("properties", "required")} == \
@@ -598,7 +598,7 @@ async def test_open_pull_request_hands_publish_the_staged_fix(
 
 
 def test_publish_outcomes_become_replies() -> None:
-    def Outcome(state: PublishState, reason: str = "", pr_url: str | None = None) -> PublishOutcome:  # noqa: N802
+    def Outcome(state: PublishState, reason: str = "", pr_url: str | None = None) -> PublishOutcome:
         return PublishOutcome(state=state, reason=reason, pr_url=pr_url, branch=BRANCH, title="fix: x", body="b")
 
     opened = publish_reply(Outcome("opened", pr_url="https://x/pull/1"))

@@ -257,7 +257,7 @@ async def test_404_is_not_found_after_both_paths(client: SentryClient, fake: Fak
 
 
 async def test_other_4xx_is_a_plain_error(client: SentryClient) -> None:
-    with pytest.raises(SentryError, match="400 Bad Request.*Values must be numbers") as caught:
+    with pytest.raises(SentryError, match=r"400 Bad Request.*Values must be numbers") as caught:
         await client._get("/api/0/organizations/acme/issues/", {"project": "x"}, subject="the issue list")
     assert type(caught.value) is SentryError
 

@@ -18,8 +18,16 @@ from tests.fakes.anthropic_api import API_KEY, FakeAnthropic, Turn, text, tool_u
 from tests.fakes.sentry_api import FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, Service
-from tests.test_agent_loop import BUGGY_LINE, CART, FIXED_LINE, _line_of, _patch_call, _repo_tests_pass, \
-    _submit_call, make_shop_repo
+from tests.test_agent_loop import (
+    BUGGY_LINE,
+    CART,
+    FIXED_LINE,
+    _line_of,
+    _patch_call,
+    _repo_tests_pass,
+    _submit_call,
+    make_shop_repo,
+)
 
 ISSUE = "4242"
 

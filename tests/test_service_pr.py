@@ -47,11 +47,13 @@ def service(forge: tuple[FakeGitHub, str, Path], llm: tuple[FakeAnthropic, str],
     sentry = FakeSentry(token=SENTRY_TOKEN, org="test-org", load_fixtures=False)
     for issue in ISSUES:
         sentry.add_event(api_event(issue), project_slug="shop")
-    github, github_url, _ = forge
+    _, github_url, _ = forge
     with serve_app(sentry.app) as sentry_url:
         svc = Service(tmp_path_factory.mktemp("svc"), sentry_url, config={
             "scm": {"type": "github", "base-url": github_url},
-            "projects": [{"source-project": "shop", "scm-repo": "acme/shop", "clone-url": f"{github_url}/acme/shop.git"}],
+            "projects": [
+                {"source-project": "shop", "scm-repo": "acme/shop", "clone-url": f"{github_url}/acme/shop.git"}
+            ],
             "llm": {"provider": "anthropic", "base-url": llm[1], "max-steps": 10},
             "worker": {"concurrency": 1, "poll-interval-seconds": 0.1, "sentry-backoff-seconds": 0.05},
         }, env={"AUTOFIXER_LLM_KEY": API_KEY, "AUTOFIXER_GITHUB_TOKEN": GITHUB_TOKEN}).start()

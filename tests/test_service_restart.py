@@ -6,7 +6,7 @@ import copy
 import time
 from pathlib import Path
 
-from tests.fakes.sentry_api import FakeSentry, Failure, load_fixture
+from tests.fakes.sentry_api import Failure, FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, Service
 
@@ -70,7 +70,8 @@ def test_job_queued_but_not_started_survives_sigkill(tmp_path: Path) -> None:
             restarted.port, restarted.url = svc.port, svc.url
             restarted.start()
             for issue in ("9990002", "9990003"):
-                assert restarted.wait_job(f"sentry:test-org:{issue}", timeout=30)["outcome"]["stages"] == ["fetch_event", "fix"]
+                job = restarted.wait_job(f"sentry:test-org:{issue}", timeout=30)
+                assert job["outcome"]["stages"] == ["fetch_event", "fix"]
         finally:
             svc.kill()
             restarted.stop()

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from sources.sentry.webhook import sign
-from tests.fakes.sentry_api import FakeSentry, Failure, load_fixture
+from tests.fakes.sentry_api import Failure, FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, WEBHOOK_SECRET, Service
 
@@ -57,7 +57,9 @@ def _fixture_bytes(name: str) -> bytes:
     return json.dumps(load_fixture(name)).encode()
 
 
-def test_issue_created_is_accepted_then_fetched_and_normalised(service: Service, sentry: tuple[FakeSentry, str]) -> None:
+def test_issue_created_is_accepted_then_fetched_and_normalised(
+    service: Service, sentry: tuple[FakeSentry, str]
+) -> None:
     response = service.post_webhook(_fixture_bytes(ISSUE_WEBHOOK), "issue")
     assert response.status_code == 202, response.text
     job_id = response.json()["job_id"]

@@ -13,8 +13,8 @@ import pytest
 from domain import Breadcrumb, ErrorEvent, ExceptionInfo, RequestContext, StackFrame
 from sources.sentry.parser import parse_event
 from tools.base import ToolContext
-from tools.registry import Registry, call_tool
 from tools.mapping import FrameMapper
+from tools.registry import Registry, call_tool
 from tools.stacktrace import get_stacktrace, render_event, scrub_query, scrub_url
 
 SECRET = "sk_live_SuperSecretValue123"
@@ -149,7 +149,8 @@ async def test_output_has_mapped_paths_and_worktree_source(shop_repo: Path) -> N
 async def test_chain_order_and_crash_markers(shop_repo: Path) -> None:
     text = await run_tool(ToolContext(worktree=shop_repo, event=shop_event()))
     assert "innermost cause first as Sentry orders them; the last one is the reported exception" in text
-    first, second = text.index("Exception 1 of 2 (innermost cause): KeyError"), text.index("Exception 2 of 2 (reported exception): CheckoutError")
+    first = text.index("Exception 1 of 2 (innermost cause): KeyError")
+    second = text.index("Exception 2 of 2 (reported exception): CheckoutError")
     assert first < second
     assert "mechanism: generic, handled" in text and "mechanism: flask, unhandled" in text
     assert "oldest call first; the crash frame is last" in text
@@ -237,7 +238,9 @@ async def test_glitchtip_event_with_its_repository(shared_dir: Path, tmp_path: P
 
 async def test_java_chain_from_fixture(shared_dir: Path, tmp_path: Path) -> None:
     event = load(shared_dir, "sentry-grouping-chained-exception-java.json")
-    source = "\n".join(f"// {n}" for n in range(1, 8)) + "\n    @Override protected void onDestroy() {\n        super.onDestroy();\n    }\n"
+    source = "\n".join(f"// {n}" for n in range(1, 8)) + (
+        "\n    @Override protected void onDestroy() {\n        super.onDestroy();\n    }\n"
+    )
     wt = make_worktree(tmp_path / "android", {"app/src/main/java/com/example/MainActivity.java": source})
     text = await run_tool(ToolContext(worktree=wt, event=event))
     assert "Exception 1 of 2 (innermost cause): RemoteException" in text
@@ -320,7 +323,9 @@ def test_line_past_end_of_file_says_the_code_differs(tmp_path: Path) -> None:
 
 
 def test_events_without_exceptions() -> None:
-    thread = ErrorEvent(id="t", message="worker stalled", thread_frames=[StackFrame(filename="w.py", function="loop", in_app=True)])
+    thread = ErrorEvent(
+        id="t", message="worker stalled", thread_frames=[StackFrame(filename="w.py", function="loop", in_app=True)]
+    )
     text = render_event(thread)
     assert "Message: worker stalled" in text and "== Thread stack" in text and "#1 loop — w.py" in text
     assert "carries no exception and no stack trace" in render_event(ErrorEvent(id="m", message="hi"))

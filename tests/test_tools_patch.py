@@ -5,19 +5,17 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from typing import Any
-
 from agent.anthropic_provider import tool_params
 from domain import FileChange
+from tests.test_tools_files import git, make_repo
 from tools.base import ToolContext, ToolSpec
 from tools.patch import apply_changes, propose_patch, submit_fix, worktree_diff
 from tools.policy import DEFAULT_POLICY, PatchPolicy, glob_match
 from tools.registry import WORKTREE_TOOLS, Registry, call_tool
-
-from tests.test_tools_files import git, make_repo
 
 TOOLS = Registry([propose_patch, submit_fix])
 
@@ -81,7 +79,8 @@ async def test_exact_edit_returns_diff_and_records_change(ctx: ToolContext, repo
         change(
             "app/service.py",
             "        user = self.repo.get(user_id)\n        return user.name\n",
-            "        user = self.repo.get(user_id)\n        if user is None:\n            return None\n        return user.name\n",
+            "        user = self.repo.get(user_id)\n        if user is None:\n            return None\n"
+            "        return user.name\n",
             "guard against missing users",
         ),
     )
@@ -133,7 +132,10 @@ async def test_whitespace_tolerant_match_reindents(ctx: ToolContext, repo: Path)
     assert not is_error, text
     assert "whitespace-tolerant match at lines 6-7" in text and "re-indented" in text
     content = (repo / "app/service.py").read_text()
-    assert "    def find_all(self):\n        users = self.repo.all() or []\n        return [u.name for u in users]\n\n\ndef helper" in content
+    assert (
+        "    def find_all(self):\n        users = self.repo.all() or []\n        return [u.name for u in users]\n"
+        "\n\ndef helper"
+    ) in content
 
 
 async def test_whitespace_tolerant_match_over_indented(ctx: ToolContext, repo: Path) -> None:
@@ -187,7 +189,9 @@ async def test_empty_new_file_is_allowed(ctx: ToolContext, repo: Path) -> None:
 
 
 async def test_diffs_are_cumulative_across_calls(ctx: ToolContext, repo: Path) -> None:
-    text1, err1 = await patch(ctx, change("app/service.py", "def helper():\n    return None", "def helper():\n    return 0"))
+    text1, err1 = await patch(
+        ctx, change("app/service.py", "def helper():\n    return None", "def helper():\n    return 0")
+    )
     text2, err2 = await patch(ctx, change("README.md", "# demo\n", "# demo app\n"))
     assert not err1 and not err2
     assert "README.md" not in text1
@@ -334,7 +338,7 @@ async def test_project_policy_as_config_dict(ctx: ToolContext, repo: Path) -> No
     # Another context keeps the default policy: a project's rules stay with its own context.
     text, is_error = await patch(ToolContext(worktree=repo), change("README.md", "# demo", "# x"))
     assert not is_error, text
-    assert DEFAULT_POLICY == PatchPolicy()
+    assert PatchPolicy() == DEFAULT_POLICY
 
 
 def test_patch_policy_rules() -> None:
@@ -387,7 +391,10 @@ def test_apply_changes_is_atomic_and_pure(repo: Path) -> None:
     with pytest.raises(ToolError, match="lock file"):
         apply_changes(
             repo,
-            [FileChange(file="README.md", original="# demo", modified="# x"), FileChange(file="yarn.lock", modified="x")],
+            [
+                FileChange(file="README.md", original="# demo", modified="# x"),
+                FileChange(file="yarn.lock", modified="x"),
+            ],
         )
     assert (repo / "README.md").read_text() == "# demo\n"
     diff = apply_changes(repo, [FileChange(file="README.md", original="# demo", modified="# x")])

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from dbos import DBOSClient
 
 from server.pipeline import workflow as pipeline
-from tests.fakes.sentry_api import FakeSentry, Failure, load_fixture
+from tests.fakes.sentry_api import Failure, FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, Service
 

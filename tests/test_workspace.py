@@ -171,7 +171,11 @@ async def test_release_naming_a_tag_is_checked_out(
 
 
 @pytest.mark.parametrize(
-    "release", [None, "", "backend@2.0.0", "deadbeefdeadbeef", "backend@0123456789abcdef0123", "--upload-pack=evil", "HEAD~1", "main"]
+    "release",
+    [
+        None, "", "backend@2.0.0", "deadbeefdeadbeef", "backend@0123456789abcdef0123", "--upload-pack=evil",
+        "HEAD~1", "main",
+    ],
 )
 async def test_unknown_or_unsafe_release_falls_back_to_branch_head(
     two_commit_repo: tuple[Path, str, str], workspaces: Workspaces, release: str | None
@@ -206,7 +210,9 @@ def test_release_candidates() -> None:
     assert release_candidates(None) == [] and release_candidates("  ") == []
 
 
-async def test_explicit_commit_pins_the_worktree(two_commit_repo: tuple[Path, str, str], workspaces: Workspaces) -> None:
+async def test_explicit_commit_pins_the_worktree(
+    two_commit_repo: tuple[Path, str, str], workspaces: Workspaces
+) -> None:
     repo, old, _new = two_commit_repo
     async with workspaces.checkout(str(repo), "main", "job", release="v9", commit=old) as ws:
         assert ws.target == "commit" and ws.base_sha == old
@@ -334,7 +340,9 @@ async def test_worktree_removed_and_pruned_even_on_exception(source: Path, works
             raise RuntimeError("boom")
     assert not captured["path"].exists()
     await workspaces.aclose()
-    listed = [ln.split(" ", 1)[1] for ln in worktree_list(captured["mirror"]).splitlines() if ln.startswith("worktree ")]
+    listed = [
+        ln.split(" ", 1)[1] for ln in worktree_list(captured["mirror"]).splitlines() if ln.startswith("worktree ")
+    ]
     assert str(captured["path"]) not in listed
     # What remains registered is the mirror itself and the spare for the next job, nothing stale.
     others = [Path(p) for p in listed if Path(p) != captured["mirror"]]
@@ -405,7 +413,9 @@ def evil_hooks(tmp_path: Path, marker: Path) -> Path:
     return hooks
 
 
-async def test_hooks_from_any_source_never_run(tmp_path: Path, workspaces: Workspaces, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_hooks_from_any_source_never_run(
+    tmp_path: Path, workspaces: Workspaces, monkeypatch: pytest.MonkeyPatch
+) -> None:
     marker = tmp_path / "hook-ran.txt"
     hooks = evil_hooks(tmp_path, marker)
     source = tmp_path / "hooked"
@@ -459,7 +469,8 @@ async def test_submodules_are_not_fetched(tmp_path: Path, workspaces: Workspaces
 
 
 def test_url_helpers() -> None:
-    assert split_credentials(f"https://x-access-token:{TOKEN}@github.com/o/r.git") == ("https://github.com/o/r.git", TOKEN)
+    assert split_credentials(f"https://x-access-token:{TOKEN}@github.com/o/r.git") == \
+        ("https://github.com/o/r.git", TOKEN)
     assert split_credentials(f"https://{TOKEN}@gitlab.com/o/r.git") == ("https://gitlab.com/o/r.git", TOKEN)
     assert split_credentials("git@github.com:o/r.git") == ("git@github.com:o/r.git", None)
     assert redact_url(f"http://u:{TOKEN}@host:8080/r") == "http://host:8080/r"
@@ -606,7 +617,9 @@ async def test_token_authenticates_over_http_and_is_never_persisted(
     assert TOKEN not in flat and fake.expected_auth.split()[-1] not in flat
 
 
-async def test_token_embedded_in_the_url_is_lifted_out(http_remote: tuple[str, GitHttpFake], workspaces: Workspaces) -> None:
+async def test_token_embedded_in_the_url_is_lifted_out(
+    http_remote: tuple[str, GitHttpFake], workspaces: Workspaces
+) -> None:
     url, fake = http_remote
     with_creds = url.replace("http://", f"http://x-access-token:{TOKEN}@")
     async with workspaces.checkout(with_creds, "main", "job") as ws:
@@ -615,7 +628,9 @@ async def test_token_embedded_in_the_url_is_lifted_out(http_remote: tuple[str, G
     assert fake.expected_auth in fake.auth_seen
 
 
-async def test_wrong_token_fails_cleanly_without_leaking(http_remote: tuple[str, GitHttpFake], workspaces: Workspaces) -> None:
+async def test_wrong_token_fails_cleanly_without_leaking(
+    http_remote: tuple[str, GitHttpFake], workspaces: Workspaces
+) -> None:
     url, _fake = http_remote
     wrong = "ghs_WrongTokenValue0987654321"
     with pytest.raises(WorkspaceError) as err:
@@ -628,7 +643,9 @@ async def test_wrong_token_fails_cleanly_without_leaking(http_remote: tuple[str,
     assert not any(workspaces.mirrors_dir.glob("*.git"))
 
 
-async def test_missing_token_fails_instead_of_prompting(http_remote: tuple[str, GitHttpFake], workspaces: Workspaces) -> None:
+async def test_missing_token_fails_instead_of_prompting(
+    http_remote: tuple[str, GitHttpFake], workspaces: Workspaces
+) -> None:
     url, _fake = http_remote
     started = time.monotonic()
     with pytest.raises(WorkspaceError):
@@ -638,7 +655,8 @@ async def test_missing_token_fails_instead_of_prompting(http_remote: tuple[str, 
 
 
 def test_error_text_is_scrubbed_even_if_git_echoes_the_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    git_on_path(tmp_path, monkeypatch, f'echo "fatal: could not read from https://x-access-token:{TOKEN}@h/r" >&2\nexit 128')
+    echo = f'echo "fatal: could not read from https://x-access-token:{TOKEN}@h/r" >&2\nexit 128'
+    git_on_path(tmp_path, monkeypatch, echo)
     remote = Workspaces(tmp_path)._remote("https://h/r", TOKEN)
     with pytest.raises(WorkspaceError) as err:
         ws_mod._git(remote, ["fetch"], what="git fetch")
@@ -724,7 +742,9 @@ async def test_prewarm_off_and_discard_spares(source: Path, tmp_path: Path) -> N
 # ---- resolve, then pin -----------------------------------------------------------------------------
 
 
-async def test_resolve_names_the_commit_without_a_worktree(two_commit_repo: tuple[Path, str, str], tmp_path: Path) -> None:
+async def test_resolve_names_the_commit_without_a_worktree(
+    two_commit_repo: tuple[Path, str, str], tmp_path: Path
+) -> None:
     repo, old, new = two_commit_repo
     wss = CountingWorkspaces(tmp_path / "state")
     assert await wss.resolve(str(repo), "main") == Resolved(sha=new, target="branch", branch="main")

@@ -373,7 +373,7 @@ def _stage_batch(
             # Every message names the file; with several changes, also say which one failed.
             prefix = f"change {n} of {len(changes)} ({change.file}): " if len(changes) > 1 else ""
             raise ToolError(f"{prefix}{exc}\nNo changes from this call were applied.") from None
-    for resolved, entry in staged.items():
+    for entry in staged.values():
         before = None if entry.before is None else entry.before.decode("utf-8").replace("\r\n", "\n")
         problem = syntax_problem(entry.rel, before, entry.text)
         if problem:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -72,7 +72,7 @@ def ingest_to_api(
     primary = values[-1] if values else {}
     crash = _crash_frame(primary)
     event_id = str(event.get("event_id") or hashlib.md5(_canonical(event)).hexdigest())
-    timestamp = to_datetime(event.get("timestamp")) or datetime.now(timezone.utc)
+    timestamp = to_datetime(event.get("timestamp")) or datetime.now(UTC)
     received_at = to_datetime(received if received is not None else event.get("received")) or timestamp
     release = as_text(event.get("release"))
     mechanism = as_mapping(primary.get("mechanism"))
@@ -173,7 +173,9 @@ def _frame_mix(values: list[dict[str, Any]]) -> str:
     return "mixed"
 
 
-def _metadata(primary: Mapping[str, Any], crash: Mapping[str, Any] | None, values: list[dict[str, Any]]) -> dict[str, Any]:
+def _metadata(
+    primary: Mapping[str, Any], crash: Mapping[str, Any] | None, values: list[dict[str, Any]]
+) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     if crash:
         meta["filename"] = crash.get("filename") or crash.get("abs_path")
@@ -274,7 +276,8 @@ def _grouping_hash(primary: Mapping[str, Any], values: list[dict[str, Any]], eve
         frames = frames_of(value)
         app = [f for f in frames if f.get("in_app") is True] or frames
         for f in app:
-            parts.append(f"{f.get('module') or f.get('filename')}:{f.get('function')}:{(f.get('context_line') or '').strip()}")
+            where = f.get("module") or f.get("filename")
+            parts.append(f"{where}:{f.get('function')}:{(f.get('context_line') or '').strip()}")
     if not parts:
         parts.append(str(message_text(event) or ""))
     return hashlib.md5("\n".join(parts).encode()).hexdigest()

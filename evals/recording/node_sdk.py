@@ -80,9 +80,11 @@ function request(server, method, urlPath, { headers = {}, json, host = spec.host
     ...(json === undefined ? {} : { 'content-type': 'application/json' }),
     ...headers, 'content-length': String(body.length), connection: 'close',
   };
-  const head = [`${method} ${urlPath} HTTP/1.1`, ...Object.entries(all).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+  const head = [`${method} ${urlPath} HTTP/1.1`, ...Object.entries(all).map(([k, v]) => `${k}: ${v}`), '', '']
+    .join('\r\n');
   return new Promise((resolve, reject) => {
-    const socket = net.connect(server.address().port, '127.0.0.1', () => socket.end(Buffer.concat([Buffer.from(head), body])));
+    const socket = net.connect(server.address().port, '127.0.0.1',
+      () => socket.end(Buffer.concat([Buffer.from(head), body])));
     const chunks = [];
     socket.on('data', (c) => chunks.push(c));
     socket.on('error', reject);

@@ -19,7 +19,8 @@ def issue_webhook(
     with `data.issue` in the GroupSerializer shape Sentry sends (plus url/web_url/project_url)."""
     issue_id = str(api_event["groupID"])
     seen = api_event.get("dateReceived") or api_event.get("dateCreated")
-    metadata = {k: v for k, v in (api_event.get("metadata") or {}).items() if k in ("filename", "function", "type", "value")}
+    metadata = {k: v for k, v in (api_event.get("metadata") or {}).items()
+                if k in ("filename", "function", "type", "value")}
     tags = {t["key"]: t["value"] for t in api_event.get("tags") or []}
     return {
         "action": "created",

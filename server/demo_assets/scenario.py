@@ -10,7 +10,6 @@ import logging
 
 import sentry_sdk
 from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
-
 from shop.api import application
 
 wsgi_request = globals()["wsgi_request"]  # provided by the recorder; spelled out for linters

@@ -18,12 +18,12 @@ from dbos import DBOS, SetWorkflowID
 from quart import Quart, Response, request
 
 from server import connectors
-from server.pipeline import workflow as pipeline
-from server.pipeline import runtime
 from server.config import Secrets, Settings
+from server.metrics import Metrics
+from server.pipeline import runtime
+from server.pipeline import workflow as pipeline
 from server.pipeline.intake import Intake
 from server.pipeline.jobs import JobRequest
-from server.metrics import Metrics
 from sources.base import Delivery, DeliveryRejected, ErrorSource
 
 log = logging.getLogger("autofixer.http")
@@ -127,10 +127,13 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         if status is None:
             return _json(404, error=f"no job {job_id}")
         outcome = status.output if isinstance(status.output, dict) else {}
-        if status.status in ("ENQUEUED", "PENDING") or (status.status == "SUCCESS" and outcome.get("state") != "failed"):
-            return _json(409, error=f"job {job_id} is {outcome.get('state') or status.status.lower()}: only a failed job is retried")
-        inputs = status.input if isinstance(status.input, dict) else {}
-        previous = (inputs.get("args") or [{}])[0] if isinstance(inputs.get("args"), (list, tuple)) else {}
+        job_state = outcome.get("state")
+        if status.status in ("ENQUEUED", "PENDING") or (status.status == "SUCCESS" and job_state != "failed"):
+            current = job_state or status.status.lower()
+            return _json(409, error=f"job {job_id} is {current}: only a failed job is retried")
+        args = status.input.get("args") if isinstance(status.input, dict) else None
+        first = args[0] if isinstance(args, (list, tuple)) and args else None
+        previous: dict[str, Any] = first if isinstance(first, dict) else {}
         retry = JobRequest(source=str(outcome.get("source") or previous.get("source") or "sentry"),
                            issue_id=str(outcome.get("issue_id") or job_id.rsplit(":", 1)[-1]),
                            project=outcome.get("project"), title=outcome.get("title") or "", trigger="retry")

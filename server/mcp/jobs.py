@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from server.config import Settings
 from server import connectors
-from server.config import Secrets
-from server.pipeline.jobs import JobRequest
+from server.config import Secrets, Settings
 from server.mcp.triage import TriageError
+from server.pipeline.jobs import JobRequest
 
 if TYPE_CHECKING:
     from dbos import DBOSClient
@@ -55,8 +54,8 @@ class FixJobs:
         from dbos import EnqueueOptions
         from dbos import error as dbos_error
 
-        from server.pipeline import workflow as pipeline
         from server.pipeline import runtime
+        from server.pipeline import workflow as pipeline
 
         client = await self._connected()
         source = next(iter(connectors.build_sources(self.settings, Secrets(self.settings)).values()))

@@ -307,9 +307,9 @@ def main(config_path: str | None, options: McpOptions, log_level: str = "INFO") 
 
 
 __all__ = [
+    "TOKEN_ENV",
     "BearerAuth",
     "McpOptions",
-    "TOKEN_ENV",
     "TriageTools",
     "build_server",
     "exposure_problem",

@@ -90,7 +90,9 @@ def on_issue(inner: Tool[ToolContext, Any]) -> Tool[McpContext, Any]:
             return await inner.run(ws.ctx, args)
 
     description = inner.description + ("" if inner.annotations.read_only else OVER_MCP)
-    return replace(inner, description=description, args=on_issue_args(inner.args), run=run)
+    # A new Tool rather than dataclasses.replace: the context type changes (ToolContext → McpContext).
+    return Tool(name=inner.name, title=inner.title, description=description, args=on_issue_args(inner.args),
+                annotations=inner.annotations, run=run, audience=inner.audience, deterministic=inner.deterministic)
 
 
 # --------------------------------------------------------------------------------------------

@@ -228,8 +228,8 @@ class Triage:
         project = self.project_for(data)
         if project is None:
             raise TriageError(
-                f"issue {data.issue_id} belongs to {self.source.label} project {data.project_slug or '(unknown)'!r}, which is "
-                "not in projects[] of the configuration, so there is no repository to work on; add it there"
+                f"issue {data.issue_id} belongs to {self.source.label} project {data.project_slug or '(unknown)'!r}, "
+                "which is not in projects[] of the configuration, so there is no repository to work on; add it there"
             )
         url = clone_url(project, self.forges[self.settings.scm_of(project)])
         stack = AsyncExitStack()

@@ -71,7 +71,7 @@ async def _llm_turn(step: int, request: dict[str, Any], deadline: float) -> dict
         turn = await asyncio.wait_for(
             provider.complete(req.system, req.messages, req.tools, max_tokens=req.max_output_tokens), remaining
         )
-    except asyncio.TimeoutError:
+    except TimeoutError:
         result = TurnResult(timeout=True)
     except ProviderError as exc:
         result = TurnResult(error=str(exc), status=exc.status)
@@ -89,7 +89,7 @@ def durable_call(deadline: float) -> Callable[[int, ModelRequest], Awaitable[Mod
     async def call(step: int, request: ModelRequest) -> ModelTurn:
         result = await llm_turn(step, request, deadline)
         if result.timeout:
-            raise asyncio.TimeoutError
+            raise TimeoutError
         if result.turn is None:
             raise ProviderError(result.error or "the model call failed", status=result.status)
         return result.turn
@@ -133,7 +133,8 @@ async def _resolve_base(url: str, branch: str, release: str | None, forge: str =
         resolved = await svc.workspaces.resolve(url, branch, release=release, token=found.git_token())
     except WorkspaceError as exc:
         return BaseCommit(error=str(exc)).model_dump(exclude_defaults=True)
-    return BaseCommit(sha=resolved.sha, target=resolved.target, branch=resolved.branch).model_dump(exclude_defaults=True)
+    base = BaseCommit(sha=resolved.sha, target=resolved.target, branch=resolved.branch)
+    return base.model_dump(exclude_defaults=True)
 
 
 async def resolve_base(url: str, branch: str, release: str | None, forge: str) -> BaseCommit:

@@ -9,11 +9,11 @@ from typing import Any
 
 from dbos import DBOS, DBOSConfig, Queue
 
-from server.pipeline import workflow as pipeline
-from server.pipeline import services
 from server.config import Secrets, Settings
-from server.pipeline.intake import DirectIntake, InboxIntake, Intake
 from server.metrics import Metrics
+from server.pipeline import services
+from server.pipeline import workflow as pipeline
+from server.pipeline.intake import DirectIntake, InboxIntake, Intake
 from tools.workspace import Workspaces
 
 log = logging.getLogger("autofixer.runtime")

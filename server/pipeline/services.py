@@ -52,7 +52,8 @@ class Services:
         """The configured model provider, built on first use (raises ProviderUnavailable); cached
         so the SDK client keeps its connection pool between turns."""
         if self._provider is None:
-            self._provider = connectors.build_provider(self.settings.llm, connectors.context(self.settings, self.secrets))
+            context = connectors.context(self.settings, self.secrets)
+            self._provider = connectors.build_provider(self.settings.llm, context)
         return self._provider
 
 

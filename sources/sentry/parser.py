@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -63,10 +63,7 @@ def parse_event(
     """
     if not isinstance(data, Mapping):
         data = {}
-    if is_api_format(data):
-        event = _parse_api_event(data)
-    else:
-        event = _parse_stored_event(data)
+    event = _parse_api_event(data) if is_api_format(data) else _parse_stored_event(data)
     event.issue_id = issue_id or event.issue_id
     event.issue_url = issue_url or event.issue_url
     event.project = project or event.project
@@ -485,7 +482,7 @@ def _iso_timestamp(raw: Any) -> str | None:
             return raw or None
     if isinstance(raw, (int, float)):
         try:
-            return datetime.fromtimestamp(raw, tz=timezone.utc).isoformat()
+            return datetime.fromtimestamp(raw, tz=UTC).isoformat()
         except (OverflowError, OSError, ValueError):
             return None
     return None

@@ -1,6 +1,7 @@
 """Sentry integration-platform webhooks: signature check and what a delivery asks of us.
 
-Pure functions, no I/O: `SentrySource.verify` and `SentrySource.fix_request` call these. Sentry signs the raw body only (hex HMAC-SHA256 with the client secret) and does
+Pure functions, no I/O: `SentrySource.verify` and `SentrySource.fix_request` call these.
+Sentry signs the raw body only (hex HMAC-SHA256 with the client secret) and does
 not sign its timestamp, so a replayed delivery is caught by the job's idempotency key rather
 than by a freshness check.
 """
@@ -90,7 +91,7 @@ def _from_event(event: Any, trigger: str) -> FixRequest:
 
 def _issue_id(value: Any) -> str:
     text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    # isdigit() alone would accept any Unicode digit ("١٧", "¹²"), which no Sentry id has.
+    # isdigit() alone would accept any Unicode digit (Arabic-Indic, superscripts), which no Sentry id has.
     if not (text.isascii() and text.isdigit()) or len(text) > 20:
         raise MalformedDelivery("the issue id is missing or not numeric")
     return text

@@ -50,7 +50,7 @@ from tests.contracts.support import (
     exception_texts,
     harness_fixture,
 )
-from tests.fakes.anthropic_api import API_KEY, FakeAnthropic, Failure, Turn, text, tool_use
+from tests.fakes.anthropic_api import API_KEY, Failure, FakeAnthropic, Turn, text, tool_use
 from tests.fakes.serve import serve_app
 
 SYSTEM = "You fix production errors. Investigate with the tools, then answer."

@@ -136,20 +136,20 @@ ISSUE_ID = ("data", "issue", "id")
 
 class SentryHarness(SourceHarness):
     kind = "sentry"
-    STARTING = {
+    STARTING: ClassVar[dict[str, Wanted]] = {
         "webhook-issue-created": Wanted("1170820242", "front-end"),
         "webhook-error-created": Wanted("1170820242", "front-end"),
         "webhook-event-alert-triggered": Wanted("1117540176", "front-end"),
         "webhook-issue-created:numeric-id": Wanted("1170820242", "front-end"),
     }
-    IGNORED = ["webhook-installation-created", "webhook-issue-created:resolved"]
-    WRONG_TYPES = [
+    IGNORED: ClassVar[list[str]] = ["webhook-installation-created", "webhook-issue-created:resolved"]
+    WRONG_TYPES: ClassVar[list[str]] = [
         "webhook-issue-created:data-a-string", "webhook-issue-created:issue-a-list",
         "webhook-issue-created:id-a-list", "webhook-issue-created:id-a-bool", "webhook-issue-created:id-a-path",
         "webhook-event-alert-triggered:event-null", "webhook-event-alert-triggered:id-an-object",
         "webhook-issue-created:id-in-arabic-indic-digits", "webhook-error-created:id-in-superscript-digits",
     ]
-    VARIANTS = {
+    VARIANTS: ClassVar[dict[str, tuple[Any, Any]]] = {
         "numeric-id": (ISSUE_ID, 1170820242),
         "resolved": (("action",), "resolved"),
         "data-a-string": (("data",), "nope"),
@@ -162,11 +162,11 @@ class SentryHarness(SourceHarness):
         "id-in-arabic-indic-digits": (ISSUE_ID, "\u0661\u0667"),
         "id-in-superscript-digits": (("data", "error", "issue_id"), "\u00b9\u00b2"),
     }
-    EVENT_ISSUES = ["64", "58", "71", "297", "6507376925", "6042731264", "1341191803"]
+    EVENT_ISSUES: ClassVar[list[str]] = ["64", "58", "71", "297", "6507376925", "6042731264", "1341191803"]
     PROJECT = "django-app"
     API_TOKEN_ENV, WEBHOOK_SECRET_ENV = "AUTOFIXER_SENTRY_TOKEN", "AUTOFIXER_WEBHOOK_SECRET"
     KNOWN_BUGS: ClassVar[dict[str, str]] = {}
-    RESOURCES = {"webhook-issue-created": "issue", "webhook-error-created": "error",
+    RESOURCES: ClassVar[dict[str, str]] = {"webhook-issue-created": "issue", "webhook-error-created": "error",
                  "webhook-event-alert-triggered": "event_alert", "webhook-installation-created": "installation"}
 
     @contextlib.contextmanager

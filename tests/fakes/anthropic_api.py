@@ -270,7 +270,9 @@ def validate_request(body: Any, require_cache_control: bool = True, require_desc
     _check_messages(body["messages"], bool(tools))
     count = _count_cache_control(body)
     if count > MAX_CACHE_BREAKPOINTS:
-        raise InvalidRequest(f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found {count}.")
+        raise InvalidRequest(
+            f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found {count}."
+        )
     if require_cache_control:
         system = body.get("system")
         if not (isinstance(system, list) and any(isinstance(b, dict) and b.get("cache_control") for b in system)):
@@ -327,7 +329,8 @@ def _check_messages(messages: Any, has_tools: bool) -> None:
             raise InvalidRequest("messages: first message must use the \"user\" role")
         if role == previous_role:
             raise InvalidRequest(
-                f"messages: roles must alternate between \"user\" and \"assistant\", but found multiple \"{role}\" roles in a row"
+                f"messages: roles must alternate between \"user\" and \"assistant\", "
+                f"but found multiple \"{role}\" roles in a row"
             )
         blocks = _blocks(message.get("content"), i)
         if pending_tool_ids:
@@ -375,7 +378,9 @@ def _tool_use_ids(blocks: list[dict[str, Any]], i: int, seen: set[str], has_tool
             raise InvalidRequest("Requests which include `tool_use` or `tool_result` blocks must define tools.")
         tid = block.get("id")
         if not isinstance(tid, str) or not TOOL_ID_RE.match(tid):
-            raise InvalidRequest(f"messages.{i}.content.{j}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'")
+            raise InvalidRequest(
+                f"messages.{i}.content.{j}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
+            )
         if tid in seen:
             raise InvalidRequest(f"messages.{i}.content.{j}: `tool_use` ids must be unique")
         if not isinstance(block.get("input"), dict):
@@ -392,7 +397,8 @@ def _check_answers(blocks: list[dict[str, Any]], pending: list[str], i: int) -> 
     if missing:
         raise InvalidRequest(
             f"messages.{i - 1}: `tool_use` ids were found without `tool_result` blocks immediately after: "
-            f"{', '.join(missing)}. Each `tool_use` block must have a corresponding `tool_result` block in the next message."
+            f"{', '.join(missing)}. "
+            "Each `tool_use` block must have a corresponding `tool_result` block in the next message."
         )
     unexpected = [t for t in answered if t not in pending]
     if unexpected:
@@ -429,7 +435,10 @@ def _prefix_blocks(body: dict[str, Any]) -> list[Any]:
     for message in body.get("messages") or []:
         content = message.get("content")
         role_marker = {"role": message.get("role")}
-        blocks += [{**b, **role_marker} for b in content] if isinstance(content, list) else [{"text": content, **role_marker}]
+        if isinstance(content, list):
+            blocks += [{**b, **role_marker} for b in content]
+        else:
+            blocks += [{"text": content, **role_marker}]
     return blocks
 
 

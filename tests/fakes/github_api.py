@@ -34,7 +34,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -358,7 +358,7 @@ class FakeGitHub:
         ):
             raw = raw.replace(old, new)
         pull: dict[str, Any] = json.loads(raw)
-        now = datetime.fromtimestamp(self.clock(), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = datetime.fromtimestamp(self.clock(), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._next_id += 1
         pull.update(
             id=self._next_id, node_id=base64.b64encode(f"PR_{self._next_id}".encode()).decode(), number=number,

@@ -5,7 +5,6 @@ real Sentry SDK (a scratch venv); the AttributeError is reported as the framewor
 """
 
 import sentry_sdk
-
 from cart.totals import cart_total
 
 sentry_sdk.set_tag("region", "eu-west-1")
