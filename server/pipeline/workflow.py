@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from dbos import DBOS
@@ -29,7 +30,7 @@ from server import logs
 from server.pipeline.fixing import run_fix
 from server.pipeline.jobs import JobRequest
 from server.pipeline.services import services
-from sources.base import SourceError
+from sources.base import ErrorSource, SourceError
 
 log = logging.getLogger("autofixer.job")
 
@@ -52,16 +53,18 @@ class Fetched(BaseModel):
 
 @DBOS.step(name="fetch_latest_event")
 async def _fetch_latest_event(issue_id: str, source: str = "sentry") -> dict[str, Any]:
-    try:
-        return {"event": await services().source(source).fetch_event(issue_id)}
-    except SourceError as exc:
-        return {"error": exc.reason}
+    return await _ask(source, "event", lambda s: s.fetch_event(issue_id))
 
 
 @DBOS.step(name="fetch_issue")
 async def _fetch_issue(issue_id: str, source: str = "sentry") -> dict[str, Any]:
+    return await _ask(source, "issue", lambda s: s.fetch_issue(issue_id))
+
+
+async def _ask(source: str, key: str, call: Callable[[ErrorSource], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """The tracker's answer under `key`, or its failure as a value (replayed as recorded)."""
     try:
-        return {"issue": await services().source(source).fetch_issue(issue_id)}
+        return {key: await call(services().source(source))}
     except SourceError as exc:
         return {"error": exc.reason}
 
