@@ -357,6 +357,7 @@ async def _stopped(run: _Run, reason: str, detail: str = "") -> FixResult:
         changes=list(run.ctx.applied),
         diff=await _diff(run.ctx),
         exit_reason=reason,
+        exit_detail=run.redact(why),
         usage=run.usage,
     )
 

@@ -46,4 +46,5 @@ class FixResult(BaseModel):
     pr_title: str = ""
     pr_body: str = ""
     exit_reason: str = "submitted"  # submitted | max_steps | max_cost | max_time | malformed_calls | error
+    exit_detail: str = ""  # why a run that did not submit ended, in words (the provider's error, the limit)
     usage: Usage = Field(default_factory=Usage)

@@ -500,11 +500,11 @@ async def test_run_autofix_queues_one_job_per_issue_and_reports_its_outcome(
         client.destroy()
     assert sorted(r.workflow_id for r in rows) == sorted([job, f"sentry:{ORG}:{other}"])
     # The outcome the service recorded, as get_fix_status reports it.
-    assert status["state"] == "done" and status["status"] == "SUCCESS", status
+    assert status["status"] == "done" and status["workflow_status"] == "SUCCESS", status
     assert status["confidence"] == "HIGH" and status["cost_usd"] > 0 and status["files_changed"] == ["shop/cart.py"]
     assert status["publication"]["state"] == "dry_run" and status["exit_reason"] == "submitted"
-    assert service_view is not None and service_view["status"] == "SUCCESS"
-    assert skipped["state"] == "skipped" and "not in projects[]" in skipped["reason"]
+    assert service_view is not None and service_view["status"] == "done"
+    assert skipped["status"] == "skipped" and "not in projects[]" in skipped["reason"]
 
 
 def _wait_for(condition: Any, timeout: float = 20) -> None:
@@ -520,7 +520,7 @@ async def _final_status(session: ClientSession, job_id: str, timeout: float = 90
         result = await call(session, "get_fix_status", {"job_id": job_id})
         status = json.loads(ok(result))
         assert status == result.structured_content
-        if status["state"] not in ("queued", "running"):
+        if status["status"] not in ("queued", "running"):
             return status
         assert time.monotonic() < deadline, f"job {job_id} did not finish: {status}"
         await asyncio.sleep(0.2)
@@ -611,15 +611,19 @@ def test_publish_outcomes_become_replies() -> None:
 
 
 def test_job_status_mapping() -> None:
-    assert describe_job("j", "ENQUEUED", None, None, None) == {"job_id": "j", "status": "ENQUEUED", "stage": None,
-                                                              "state": "queued"}
-    assert describe_job("j", "PENDING", None, None, "fix")["state"] == "running"
+    assert describe_job("j", "ENQUEUED", None, None, None) == {"job_id": "j", "status": "queued",
+                                                              "workflow_status": "ENQUEUED", "stage": None}
+    assert describe_job("j", "PENDING", None, None, "fix")["status"] == "running"
     failed = describe_job("j", "ERROR", None, RuntimeError("boom"), "fix")
-    assert failed["state"] == "failed" and "boom" in failed["reason"]
+    assert failed["status"] == "failed" and "boom" in failed["reason"]
+    # A workflow that finished is not a job that succeeded: the job's own state is on top.
+    outage = describe_job("j", "SUCCESS", {"state": "failed", "reason": "Anthropic API 529 overloaded"}, None, "fix")
+    assert (outage["status"], outage["workflow_status"], outage["reason"]) == \
+        ("failed", "SUCCESS", "Anthropic API 529 overloaded")
     done = describe_job("j", "SUCCESS", {"state": "done", "pr_url": "https://x/pull/1", "fix": {
         "confidence": "MEDIUM", "usage": {"cost_usd": 0.01}, "changes": [{"file": "a.py"}, {"file": "a.py"}]},
         "publication": {"state": "opened", "pr_url": "https://x/pull/1", "branch": "b", "reason": ""}}, None, "fix")
-    assert (done["state"], done["confidence"], done["pr_url"], done["cost_usd"], done["files_changed"]) == \
+    assert (done["status"], done["confidence"], done["pr_url"], done["cost_usd"], done["files_changed"]) == \
         ("done", "MEDIUM", "https://x/pull/1", 0.01, ["a.py"])
     assert done["publication"]["state"] == "opened"
 

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from agent.transcript import read_transcript, transcript_path
-from tests.fakes.anthropic_api import API_KEY, FakeAnthropic, Turn, text, tool_use
+from tests.fakes.anthropic_api import API_KEY, FakeAnthropic, Turn, overloaded, text, tool_use
 from tests.fakes.sentry_api import FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, Service
@@ -195,4 +196,31 @@ def test_the_wall_time_limit_ends_the_run_low_keeping_the_analysis(
     fix = outcome["fix"]
     assert fix["exit_reason"] == "max_time" and fix["confidence"] == "LOW", fix
     assert "Reading the stack trace first." in fix["analysis"]
-    assert outcome["state"] == "skipped" and outcome["publication"]["state"] == "skipped"
+    # A limit hit before the model submitted is a failed (retryable) job, not one the gate skipped.
+    assert outcome["state"] == "failed" and "the time limit was reached" in outcome["reason"], outcome
+    assert job["status"] == "failed" and outcome["publication"]["state"] == "skipped"
+
+
+def test_an_llm_outage_is_a_failed_job_that_can_be_retried(
+    tmp_path: Path, sentry: tuple[FakeSentry, str], shop_repo: Path
+) -> None:
+    # 529 on every attempt the SDK makes (1 + 3 retries): the model API is down for this job.
+    llm = FakeAnthropic([overloaded()] * 4 + SCRIPT)
+    job_id = f"sentry:test-org:{ISSUE}"
+    with serve_app(llm.app) as llm_url:
+        svc = _service(tmp_path, sentry[1], llm_url, shop_repo).start()
+        try:
+            assert svc.post_webhook(_webhook(ISSUE), "issue").status_code == 202
+            job = svc.wait_job(job_id, timeout=60)
+            assert job["status"] == "failed" and job["workflow_status"] == "SUCCESS", job
+            assert "529" in job["outcome"]["reason"] and job["outcome"]["fix"]["exit_reason"] == "error"
+            assert 'autofixer_jobs_total{state="failed"} 1' in httpx.get(f"{svc.url}/metrics").text
+            # The outage is over: the same job runs again under the same id and fixes the issue.
+            assert httpx.post(f"{svc.url}/api/jobs/{job_id}/retry").status_code == 202
+            deadline = time.monotonic() + 60
+            while (again := svc.job(job_id)) is None or again["status"] not in ("done", "skipped", "failed"):
+                assert time.monotonic() < deadline, again
+                time.sleep(0.2)
+        finally:
+            svc.stop()
+    assert again["status"] == "done" and again["outcome"]["fix"]["confidence"] == "HIGH", again

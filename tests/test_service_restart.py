@@ -29,13 +29,13 @@ def test_sigkill_after_202_then_restart_completes_the_job(tmp_path: Path) -> Non
             while not any("/9990001/events/latest/" in p for p in fake.paths()):
                 assert time.monotonic() < deadline, "the job never started fetching"
                 time.sleep(0.05)
-            assert svc.job("sentry:test-org:9990001")["status"] == "PENDING"
+            assert svc.job("sentry:test-org:9990001")["status"] == "running"
             svc.kill()
             restarted = Service(tmp_path, sentry_url)
             restarted.port, restarted.url = svc.port, svc.url
             restarted.start()
             job = restarted.wait_job("sentry:test-org:9990001", timeout=30)
-            assert job["status"] == "SUCCESS" and job["outcome"]["stages"] == ["fetch_event", "fix"], job
+            assert job["workflow_status"] == "SUCCESS" and job["outcome"]["stages"] == ["fetch_event", "fix"], job
             # Still exactly one job for the issue: a redelivery after the restart is a duplicate.
             assert restarted.post_webhook(body, "issue").json()["status"] == "duplicate"
         finally:
@@ -65,7 +65,7 @@ def test_job_queued_but_not_started_survives_sigkill(tmp_path: Path) -> None:
             while not any("/9990002/events/latest/" in p for p in fake.paths()):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-            assert svc.job("sentry:test-org:9990003")["status"] == "ENQUEUED"
+            assert svc.job("sentry:test-org:9990003")["status"] == "queued"
             svc.kill()
             restarted.port, restarted.url = svc.port, svc.url
             restarted.start()

@@ -65,7 +65,7 @@ def test_issue_created_is_accepted_then_fetched_and_normalised(
     job_id = response.json()["job_id"]
     assert job_id == f"sentry:test-org:{ISSUE_ID}"
     job = service.wait_job(job_id)
-    assert job["status"] == "SUCCESS"
+    assert job["workflow_status"] == "SUCCESS"
     outcome = job["outcome"]
     assert _reached_the_fix_stage(outcome), outcome
     assert outcome["project"] == "front-end" and outcome["repo"] == "acme/front-end"

@@ -94,7 +94,7 @@ def test_jobs_of_the_previous_release_resume_after_the_upgrade(tmp_path: Path, s
             new.start()
             for issue in ("9990010", "9990011"):
                 job = new.wait_job(f"sentry:test-org:{issue}", timeout=30)
-                assert job["status"] == "SUCCESS" and job["outcome"]["stages"] == ["fetch_event", "fix"], job
+                assert job["workflow_status"] == "SUCCESS" and job["outcome"]["stages"] == ["fetch_event", "fix"], job
                 assert job["outcome"]["source"] == "sentry"
             assert versions() == {"fix-issue-v2"}
             assert "adopted 2 unfinished job(s)" in new.log()

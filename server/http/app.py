@@ -23,7 +23,7 @@ from server.metrics import Metrics
 from server.pipeline import runtime
 from server.pipeline import workflow as pipeline
 from server.pipeline.intake import Intake
-from server.pipeline.jobs import JobRequest
+from server.pipeline.jobs import JobRequest, job_state
 from sources.base import Delivery, DeliveryRejected, ErrorSource
 
 log = logging.getLogger("autofixer.http")
@@ -112,10 +112,11 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         status = await DBOS.get_workflow_status_async(job_id)
         if status is None:
             if await state["intake"].awaiting_queue(job_id):
-                return _json(200, job_id=job_id, status="RECEIVED", stage=None, outcome=None)
+                return _json(200, job_id=job_id, status="received", workflow_status=None, stage=None, outcome=None)
             return _json(404, error=f"no job {job_id}")
         stage = await DBOS.get_event_async(job_id, "stage", timeout_seconds=0)
-        return _json(200, job_id=job_id, status=status.status, stage=stage, outcome=status.output)
+        return _json(200, job_id=job_id, status=job_state(status.status, status.output), workflow_status=status.status,
+                     stage=stage, outcome=status.output)
 
     @app.post("/api/jobs/<path:job_id>/retry")
     async def retry_job(job_id: str) -> Response:
@@ -127,9 +128,8 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         if status is None:
             return _json(404, error=f"no job {job_id}")
         outcome = status.output if isinstance(status.output, dict) else {}
-        job_state = outcome.get("state")
-        if status.status in ("ENQUEUED", "PENDING") or (status.status == "SUCCESS" and job_state != "failed"):
-            current = job_state or status.status.lower()
+        current = job_state(status.status, status.output)
+        if current != "failed":
             return _json(409, error=f"job {job_id} is {current}: only a failed job is retried")
         args = status.input.get("args") if isinstance(status.input, dict) else None
         first = args[0] if isinstance(args, (list, tuple)) and args else None

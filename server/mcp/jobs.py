@@ -18,15 +18,13 @@ from typing import TYPE_CHECKING, Any
 from server import connectors
 from server.config import Secrets, Settings
 from server.mcp.triage import TriageError
-from server.pipeline.jobs import JobRequest
+from server.pipeline.jobs import JobRequest, job_state
 
 if TYPE_CHECKING:
     from dbos import DBOSClient
 
 log = logging.getLogger("autofixer.mcp")
 
-# DBOS workflow statuses → the words get_fix_status answers with while there is no outcome yet.
-_LIVE_STATES = {"ENQUEUED": "queued", "DELAYED": "queued", "PENDING": "running", "CANCELLED": "cancelled"}
 
 
 @dataclass(frozen=True)
@@ -125,13 +123,15 @@ class FixJobs:
 
 
 def describe_job(job_id: str, status: str, output: Any, error: Any, stage: Any) -> dict[str, Any]:
-    """get_fix_status's answer from a DBOS workflow row and its JobOutcome output."""
-    out: dict[str, Any] = {"job_id": job_id, "status": status, "stage": stage if isinstance(stage, str) else None}
+    """get_fix_status's answer: the job's own state on top (what the jobs API says too), the
+    DBOS workflow status as a detail, and what the outcome holds."""
+    state = job_state(status, output)
+    out: dict[str, Any] = {"job_id": job_id, "status": state, "workflow_status": status,
+                           "stage": stage if isinstance(stage, str) else None}
     if status == "SUCCESS" and isinstance(output, dict):
         fix = _dict(output.get("fix"))
         usage = _dict(fix.get("usage"))
         out.update(
-            state=output.get("state"),
             reason=output.get("reason") or None,
             confidence=fix.get("confidence"),
             pr_url=output.get("pr_url"),
@@ -144,10 +144,8 @@ def describe_job(job_id: str, status: str, output: Any, error: Any, stage: Any) 
         publication = output.get("publication")
         if isinstance(publication, dict):  # what became of the pull request: opened, dry_run, skipped...
             out["publication"] = {k: publication.get(k) for k in ("state", "reason", "branch", "pr_url")}
-    elif status in _LIVE_STATES:
-        out["state"] = _LIVE_STATES[status]
-    else:  # ERROR, MAX_RECOVERY_ATTEMPTS_EXCEEDED: the workflow itself failed
-        out.update(state="failed", reason=f"{status}: {error}" if error else status)
+    elif state == "failed":  # ERROR, MAX_RECOVERY_ATTEMPTS_EXCEEDED: the workflow itself failed
+        out["reason"] = f"{status}: {error}" if error else status
     return out
 
 

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from domain.job import JobOutcome, JobState, PublishOutcome
 from sources.base import FixRequest
 
-__all__ = ["JobOutcome", "JobRequest", "JobState", "PublishOutcome"]
+__all__ = ["JobOutcome", "JobRequest", "JobState", "PublishOutcome", "job_state"]
+
+# DBOS workflow statuses → the job's own state while there is no outcome yet.
+_LIVE_STATES = {"ENQUEUED": "queued", "DELAYED": "queued", "PENDING": "running", "CANCELLED": "cancelled"}
+
+
+def job_state(workflow_status: str, output: Any) -> str:
+    """The job's own state (received, queued, running, done, skipped, failed) from its workflow:
+    a workflow that finished carries the job's outcome, whose state may well be `failed`."""
+    if workflow_status == "SUCCESS" and isinstance(output, dict) and isinstance(output.get("state"), str):
+        return str(output["state"])
+    return _LIVE_STATES.get(workflow_status, "failed")  # ERROR, MAX_RECOVERY_ATTEMPTS_EXCEEDED
 
 
 class JobRequest(BaseModel):

@@ -174,6 +174,13 @@ async def _run(req: JobRequest, outcome: JobOutcome) -> None:
         outcome.state, outcome.reason = JobState.FAILED, result.reason
         return
     outcome.fix, outcome.publication = result.fix, result.publication
+    if result.fix.exit_reason != "submitted":
+        # An outage or a limit ended the run before the model submitted: the analysis is kept,
+        # but the job failed (retryable), it was not "skipped" by the confidence gate.
+        outcome.state = JobState.FAILED
+        why = result.fix.exit_detail or result.fix.exit_reason
+        outcome.reason = f"the agent stopped before submitting a fix: {why}"
+        return
     publication = result.publication
     if publication is not None:
         outcome.pr_url = publication.pr_url
