@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from dbos import DBOSClient
 
 from domain.job import JobOutcome, JobState, PublishOutcome, notify_event
 from notify.base import NotifyError
@@ -189,5 +190,14 @@ def test_a_token_planted_in_the_event_never_reaches_the_stored_job(tmp_path: Pat
             job = svc.wait_job("sentry:test-org:7700002")
             assert "leaked" in job["outcome"]["event"]["title"]  # (it then fails: no LLM key here)
             assert SENTRY_TOKEN not in json.dumps(job) and SENTRY_TOKEN not in svc.log()
+            # Nor the job store's checkpoints (the fetched event is a recorded step output).
+            client = DBOSClient(system_database_url=f"sqlite:///{tmp_path / 'state' / 'autofixer.sqlite'}",
+                                application_name="autofixer")
+            try:
+                steps = client.list_workflow_steps("sentry:test-org:7700002")
+            finally:
+                client.destroy()
+            assert any(step["function_name"] == "fetch_latest_event" for step in steps)
+            assert SENTRY_TOKEN not in repr(steps)
         finally:
             svc.stop()

@@ -63,10 +63,13 @@ async def _fetch_issue(issue_id: str, source: str = "sentry") -> dict[str, Any]:
 
 async def _ask(source: str, key: str, call: Callable[[ErrorSource], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     """The tracker's answer under `key`, or its failure as a value (replayed as recorded)."""
+    svc = services()
     try:
-        return {key: await call(services().source(source))}
+        answer = await call(svc.source(source))
     except SourceError as exc:
         return {"error": exc.reason}
+    # The checkpoint is stored: event data is attacker-controlled and may carry one of our tokens.
+    return {key: redact_obj(answer, svc.secrets.values())}
 
 
 async def fetch_latest_event(issue_id: str, source: str) -> Fetched:
