@@ -11,7 +11,6 @@ start (unknown or unavailable --llm, no key, no matching case, --out not empty).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,6 +114,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     try:
         cases = discover_cases(config.cases_dir, config.cases_glob)
+        import asyncio
+
         run_dir, run = asyncio.run(run_eval(config, cases))
     except (EvalUnavailable, CaseError) as exc:
         _err(str(exc))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from server.config import ConfigError, Secrets, Settings, load_settings
+if TYPE_CHECKING:
+    from server.config import Settings
+
 
 EXAMPLES = """\
 examples:
@@ -28,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # Imported once a command runs, so `--help` and usage errors answer without loading pydantic.
+    from server.config import ConfigError
+
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
@@ -35,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `autofixer event show … | head`: the reader left, nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not raise again
+        return 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,26 +110,31 @@ def _accept_config_after_the_command(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
+    from server.config import Secrets, load_settings
 
-    from server import logs
-    from server.http.app import create_app
-    from server.metrics import Metrics
-
+    # The configuration first: a bad file is answered before any heavy SDK is imported.
     settings = load_settings(args.config)
     if args.host:
         settings.server.host = args.host
     if args.port is not None:
         settings.server.port = args.port
-    secrets = Secrets(settings)
-    logs.configure(args.log_level, secrets.values())
-    from server import connectors
+    from server import logs, preflight
+    from server.http import admin_token
 
-    for name, source in connectors.build_sources(settings, secrets).items():
-        if not getattr(source, "accepts_webhooks", True):
-            print(f"autofixer: warning: source {name}: its webhook secret is not set; every webhook to "
-                  f"/api/webhook/{name} will be refused (401)", file=sys.stderr)
+    secrets = Secrets(settings)
+    logs.configure(args.log_level, [*secrets.values(), admin_token.ensure(settings.state_dir)])
+    for warning in preflight.warnings(settings, secrets):
+        print(f"autofixer: warning: {warning}", file=sys.stderr)
+    if busy := preflight.port_problem(settings.server.host, settings.server.port):
+        print(f"autofixer: {busy}", file=sys.stderr)
+        return 2
+
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from server.http.app import create_app
+    from server.metrics import Metrics
+
     app = create_app(settings, secrets, Metrics())
     config = Config()
     config.bind = [f"{settings.server.host}:{settings.server.port}"]
@@ -128,6 +142,8 @@ def _serve(args: argparse.Namespace) -> int:
     config.graceful_timeout = 5
     print(f"autofixer: serving on http://{settings.server.host}:{settings.server.port} "
           f"(state in {settings.state_dir})", file=sys.stderr, flush=True)
+    import asyncio
+
     asyncio.run(serve(app, config))
     return 0
 
@@ -141,10 +157,15 @@ def _demo(args: argparse.Namespace) -> int:
 def _retry(args: argparse.Namespace) -> int:
     import httpx
 
+    from server.config import Secrets, load_settings
+
     settings = load_settings(args.config)
     host = "127.0.0.1" if settings.server.host in ("0.0.0.0", "::") else settings.server.host
     url = (args.url or f"http://{host}:{settings.server.port}").rstrip("/")
-    token = Secrets(settings).api_token
+    from server.http import admin_token
+
+    # The operator's token, else the one the service wrote into the state dir we share with it.
+    token = Secrets(settings).api_token or admin_token.read(settings.state_dir)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.post(f"{url}/api/jobs/{args.job_id}/retry", headers=headers, timeout=30)
@@ -166,8 +187,16 @@ def _event_show(args: argparse.Namespace) -> int:
     path = Path(args.source)
     if path.exists():
         data = _load_json(path)
+        if not _is_webhook(data) and not _looks_like_event(_unwrap(data)):
+            print(f"autofixer: {args.source}: not a Sentry event (no exception, message or stack trace); "
+                  "give an event in API, ingest or webhook format", file=sys.stderr)
+            return 1
         event = parse_webhook_event(data) if _is_webhook(data) else parse_event(_unwrap(data))
     elif re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", args.source):
+        import asyncio
+
+        from server.config import load_settings
+
         settings = load_settings(args.config)
         event = asyncio.run(_fetch_event(settings, args.source, args.from_source))
         if isinstance(event, str):
@@ -187,6 +216,8 @@ def _event_show(args: argparse.Namespace) -> int:
 
 
 async def _fetch_event(settings: Settings, issue_id: str, name: str | None) -> Any:
+    from server.config import Secrets
+
     """The issue's latest event, or the reason it could not be fetched."""
     from server import connectors
     from sources.base import SourceError, latest_event
@@ -206,6 +237,15 @@ def _load_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SystemExit(f"autofixer: {path}: not a readable JSON file ({exc})") from None
+
+
+# What every Sentry event format carries at least one of (API: entries; ingest/stored: the rest).
+_EVENT_BODY_KEYS = {"entries", "exception", "message", "logentry", "threads", "stacktrace",
+                    "sentry.interfaces.Exception", "sentry.interfaces.Message", "sentry.interfaces.Stacktrace"}
+
+
+def _looks_like_event(data: Any) -> bool:
+    return isinstance(data, dict) and bool(_EVENT_BODY_KEYS & data.keys())
 
 
 def _is_webhook(data: Any) -> bool:

@@ -265,8 +265,14 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         if explicit:
             raise ConfigError(f"{file}: config file not found")
         return _apply_env_overrides(parse_settings({}, source="defaults"))
+    if file.is_dir():  # Docker creates a directory where a file to mount did not exist
+        raise ConfigError(f"{file}: is a directory, not a config file (copy autofixer.example.yml there)")
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not a text file (UTF-8 YAML expected)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -256,5 +257,24 @@ def test_bound_beyond_loopback_the_jobs_api_needs_a_token(sentry: tuple[FakeSent
     try:
         assert httpx.get(f"{svc.url}/api/jobs/sentry:test-org:1").status_code == 401
         assert httpx.get(f"{svc.url}/health").status_code == 200
+        # No AUTOFIXER_API_TOKEN: the service made one in its state dir, for its owner only…
+        token_file = tmp_path / "state" / "api-token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        token = token_file.read_text().strip()
+        assert len(token) >= 40 and token not in svc.log()
+        answer = httpx.get(f"{svc.url}/api/jobs/sentry:test-org:1", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 404  # let in: there is just no such job
+        # …and `autofixer retry` on this host (the README's path) reads it.
+        retry = subprocess.run(
+            [sys.executable, "-m", "server.cli", "--config", str(svc.config_path), "retry", "sentry:test-org:1",
+             "--url", svc.url], capture_output=True, text=True, timeout=60, env=svc.env, cwd=tmp_path,
+        )
+        assert retry.returncode == 1 and "no job sentry:test-org:1" in retry.stderr, retry.stderr
     finally:
         svc.stop()
+    # A restart keeps the token (clients that read it once stay valid).
+    again = Service(tmp_path, sentry[1], config={"server": {"host": "0.0.0.0"}}).start()
+    try:
+        assert (tmp_path / "state" / "api-token").read_text().strip() == token
+    finally:
+        again.stop()

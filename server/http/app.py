@@ -19,6 +19,7 @@ from quart import Quart, Response, request
 
 from server import connectors
 from server.config import Secrets, Settings
+from server.http import admin_token
 from server.metrics import Metrics
 from server.pipeline import runtime
 from server.pipeline import workflow as pipeline
@@ -56,6 +57,8 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     app.config["BODY_TIMEOUT"] = 10
     state: dict[str, Intake] = {}
     sources = connectors.build_sources(settings, secrets)
+    # Accepted bearer tokens for the jobs API: the operator's, and the one in the state dir.
+    api_tokens = [t for t in (secrets.api_token, admin_token.ensure(settings.state_dir)) if t]
 
     @app.before_serving
     async def _start() -> None:
@@ -106,9 +109,9 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
 
     @app.get("/api/jobs/<path:job_id>")
     async def job_status(job_id: str) -> Response:
-        if not _may_read_jobs(settings, secrets):
-            return _json(401, error="the jobs API needs 'Authorization: Bearer $AUTOFIXER_API_TOKEN' "
-                                    "(without a token it answers loopback clients only)")
+        if not _may_read_jobs(settings, api_tokens, bool(secrets.api_token)):
+            return _json(401, error="the jobs API needs 'Authorization: Bearer <token>': $AUTOFIXER_API_TOKEN, "
+                                    "or the service's state-dir/api-token")
         status = await DBOS.get_workflow_status_async(job_id)
         if status is None:
             if await state["intake"].awaiting_queue(job_id):
@@ -122,8 +125,9 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     async def retry_job(job_id: str) -> Response:
         """Run a failed job again under the same id (an outage outlasted its retries, a token was
         fixed): redeliveries never do this, or a job that always fails would loop."""
-        if not _may_read_jobs(settings, secrets):
-            return _json(401, error="the jobs API needs 'Authorization: Bearer $AUTOFIXER_API_TOKEN'")
+        if not _may_read_jobs(settings, api_tokens, bool(secrets.api_token)):
+            return _json(401, error="the jobs API needs 'Authorization: Bearer <token>': $AUTOFIXER_API_TOKEN, "
+                                    "or the service's state-dir/api-token")
         status = await DBOS.get_workflow_status_async(job_id)
         if status is None:
             return _json(404, error=f"no job {job_id}")
@@ -169,15 +173,20 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-def _may_read_jobs(settings: Settings, secrets: Secrets) -> bool:
-    """Job outcomes hold event data and analyses. With a token set, the token decides. Without
-    one, only a service bound to loopback answers, and only loopback clients: bound wider (or
-    in Docker), a reverse proxy on the same host would make every visitor look local."""
-    token = secrets.api_token or ""
-    if token:  # an empty value (compose passes one when unset) means no token, not an empty one
-        expected = f"Bearer {token}".encode()
-        return hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected)
-    return settings.server.host in _LOOPBACK and (request.remote_addr or "") in _LOOPBACK
+def _may_read_jobs(settings: Settings, tokens: list[str], operator_token: bool) -> bool:
+    """Job outcomes hold event data and analyses. A valid bearer token always answers: the
+    operator's AUTOFIXER_API_TOKEN, or the state dir's `api-token` (what `autofixer retry` on the
+    same host sends). Without an operator token, a service bound to loopback also answers
+    loopback clients; bound wider (or in Docker), a reverse proxy on the same host would make
+    every visitor look local, so there only the token answers."""
+    given = request.headers.get("Authorization", "").encode()
+    matched = False
+    for token in tokens:  # no early exit: each token costs the same, whichever matches
+        matched |= hmac.compare_digest(given, f"Bearer {token}".encode())
+    if matched:
+        return True
+    return (not operator_token and settings.server.host in _LOOPBACK
+            and (request.remote_addr or "") in _LOOPBACK)
 
 
 async def _handle_webhook(settings: Settings, source: ErrorSource, state: dict[str, Intake]) -> tuple[str, Response]:
