@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -139,6 +140,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = Config()
     config.bind = [f"{settings.server.host}:{settings.server.port}"]
     config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")  # ours (logfmt), not a second handler of its own
     config.graceful_timeout = 5
     print(f"autofixer: serving on http://{settings.server.host}:{settings.server.port} "
           f"(state in {settings.state_dir})", file=sys.stderr, flush=True)

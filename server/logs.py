@@ -47,3 +47,10 @@ def configure(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "hypercorn.access", "dbos"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # DBOS and hypercorn bring their own console handlers and formats: give them ours instead,
+    # so their lines are logfmt too and come out once (DBOS adds its handler only to a logger
+    # that has none; hypercorn uses the logger it is given, see server/cli.py).
+    for library in ("dbos", "hypercorn.error"):
+        logger = logging.getLogger(library)
+        logger.handlers[:] = [handler]
+        logger.propagate = False

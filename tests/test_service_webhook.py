@@ -235,6 +235,16 @@ def test_unknown_routes_and_methods_are_4xx(service: Service) -> None:
     assert httpx.get(f"{service.url}/nope").status_code == 404
 
 
+def test_every_log_line_is_logfmt_once(service: Service) -> None:
+    lines = [line for line in service.log().splitlines() if line.strip()]
+    # The CLI's own start-up lines ("autofixer: …") aside, hypercorn's and DBOS's too are ours.
+    assert all(line.startswith(("ts=", "autofixer: ")) for line in lines), [
+        line for line in lines if not line.startswith(("ts=", "autofixer: "))]
+    assert sum("Running on http://" in line for line in lines) == 1
+    failed = [line for line in lines if "msg=\"job failed" in line]
+    assert failed and all("level=warning" in line for line in failed)
+
+
 def test_job_logs_carry_the_issue_id_and_no_secret(service: Service) -> None:
     lines = [line for line in service.log().splitlines() if "job started" in line]
     assert lines and all("issue=" in line for line in lines)

@@ -134,7 +134,9 @@ async def fix_issue(request: dict[str, Any]) -> dict[str, Any]:
     finally:
         outcome.duration_seconds = round(time.monotonic() - started, 3)
         services().metrics.job_finished(outcome.state.value, outcome.duration_seconds)
-        log.info("job %s%s", outcome.state.value, f": {outcome.reason}" if outcome.reason else "")
+        # A failed job is worth an operator's attention (warning); a crash was logged as an error.
+        level = logging.WARNING if outcome.state is JobState.FAILED else logging.INFO
+        log.log(level, "job %s%s", outcome.state.value, f": {outcome.reason}" if outcome.reason else "")
         logs.job_issue.reset(issue_token)
         logs.job_id.reset(job_token)
     return outcome.model_dump(mode="json")
