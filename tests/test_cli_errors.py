@@ -9,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.fixtures_path import shared_dir
+
+# Real subprocesses (the service, the CLI): run in CI; `pytest -m "not slow"` skips them locally.
+pytestmark = pytest.mark.slow
 
 EVENT = shared_dir() / "fixtures" / "sentry" / "real" / "sentry-mcp-event-javascript.json"
 _SECRETS = ("AUTOFIXER_SENTRY_TOKEN", "AUTOFIXER_LLM_KEY", "ANTHROPIC_API_KEY", "AUTOFIXER_CONFIG")

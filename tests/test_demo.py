@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Real subprocesses (the service, the CLI): run in CI; `pytest -m "not slow"` skips them locally.
+pytestmark = pytest.mark.slow
+
 
 def test_demo_runs_offline_labels_replays_and_fixes_the_sample(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("AUTOFIXER_LLM_KEY", "ANTHROPIC_API_KEY")}

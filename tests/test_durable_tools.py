@@ -8,6 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+# Real subprocesses (the service, the CLI): run in CI; `pytest -m "not slow"` skips them locally.
+pytestmark = pytest.mark.slow
+
 SCRIPT = textwrap.dedent('''
     import asyncio, os, sys
     from pathlib import Path

@@ -22,7 +22,8 @@ from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, Service
 
 BASE_URL = os.environ.get("AUTOFIXER_TEST_POSTGRES_URL")
-pytestmark = pytest.mark.skipif(not BASE_URL, reason="set AUTOFIXER_TEST_POSTGRES_URL to run the PostgreSQL tests")
+pytestmark = [pytest.mark.skipif(not BASE_URL, reason="set AUTOFIXER_TEST_POSTGRES_URL to run the PostgreSQL tests"),
+              pytest.mark.slow]
 
 
 @pytest.fixture

@@ -30,6 +30,9 @@ from tests.test_agent_loop import (
     make_shop_repo,
 )
 
+# Real subprocesses (the service, the CLI): run in CI; `pytest -m "not slow"` skips them locally.
+pytestmark = pytest.mark.slow
+
 ISSUE = "4242"
 
 

@@ -19,6 +19,9 @@ from tests.service import SENTRY_TOKEN, Service
 from tests.test_agent_loop import FIXED_LINE, _git, _submit_call, make_shop_repo
 from tests.test_service_fix import SCRIPT, _webhook, api_event
 
+# Real subprocesses (the service, the CLI): run in CI; `pytest -m "not slow"` skips them locally.
+pytestmark = pytest.mark.slow
+
 GITHUB_TOKEN = "test-github-token-not-real"
 ISSUES = ["5001", "5002", "5003", "5004", "5005"]
 

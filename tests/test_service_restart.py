@@ -6,9 +6,14 @@ import copy
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.sentry_api import Failure, FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, Service
+
+# Real subprocesses (the service, the CLI): run in CI; `pytest -m "not slow"` skips them locally.
+pytestmark = pytest.mark.slow
 
 
 def test_sigkill_after_202_then_restart_completes_the_job(tmp_path: Path) -> None:

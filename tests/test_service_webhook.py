@@ -20,6 +20,9 @@ from tests.fakes.sentry_api import Failure, FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, WEBHOOK_SECRET, Service
 
+# Real subprocesses (the service, the CLI): run in CI; `pytest -m "not slow"` skips them locally.
+pytestmark = pytest.mark.slow
+
 ISSUE_WEBHOOK = "webhook-issue-created.json"
 ISSUE_ID = "1170820242"  # the issue in the recorded issue/error webhooks
 ALERT_ISSUE_ID = "1117540176"  # the issue in the recorded event_alert webhook

@@ -22,6 +22,9 @@ from tests.fakes.sentry_api import Failure, FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 from tests.service import SENTRY_TOKEN, Service
 
+# Real subprocesses (the service, the CLI): run in CI; `pytest -m "not slow"` skips them locally.
+pytestmark = pytest.mark.slow
+
 
 def _add_issue(fake: FakeSentry, issue: str) -> None:
     event = copy.deepcopy(load_fixture("sentry-mcp-event-javascript.json"))
