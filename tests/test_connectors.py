@@ -39,6 +39,7 @@ def _two_sentries(us_url: str, eu_url: str) -> dict[str, object]:
     }
 
 
+@pytest.mark.slow
 def test_each_source_has_its_own_route_secret_token_and_job_ids(tmp_path: Path) -> None:
     us, eu = FakeSentry(token=SENTRY_TOKEN, org="test-org"), FakeSentry(token=EU_TOKEN, org="eu-org")
     event = copy.deepcopy(load_fixture("sentry-mcp-event-javascript.json"))
@@ -176,6 +177,7 @@ def test_notify_events_follow_the_outcome(outcome: JobOutcome, event: str) -> No
     assert notify_event(outcome) == event
 
 
+@pytest.mark.slow
 def test_a_token_planted_in_the_event_never_reaches_the_stored_job(tmp_path: Path) -> None:
     fake = FakeSentry(token=SENTRY_TOKEN, org="test-org")
     event = copy.deepcopy(load_fixture("sentry-mcp-event-javascript.json"))

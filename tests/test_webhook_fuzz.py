@@ -108,6 +108,7 @@ def bodies(draw: st.DrawFn) -> bytes:
 HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
 @given(body=bodies(), signed=st.booleans(), resource=st.sampled_from(["issue", "error", "event_alert",
