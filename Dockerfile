@@ -21,8 +21,10 @@ COPY requirements.lock ./
 RUN pip install -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY agent ./agent
+COPY common ./common
 COPY domain ./domain
 COPY evals ./evals
+COPY notify ./notify
 COPY prompts ./prompts
 COPY scm ./scm
 COPY server ./server
