@@ -262,3 +262,28 @@ def test_one_megabyte_is_redacted_in_linear_time() -> None:
     print(f"\nredact: 1 MB in {t1 * 1000:.0f} ms, 2 MB in {t2 * 1000:.0f} ms")
     assert t1 < 5.0  # ~0.9 s on a loaded 2-core machine
     assert t2 < t1 * 3.5  # linear (with noise); quadratic would be 4x
+
+
+def test_the_models_prompt_carries_none_of_the_corpus() -> None:
+    """The issue's path: secrets planted in an event reached the first prompt."""
+    from agent.context import render_task
+    from domain import Breadcrumb, ErrorEvent, ExceptionInfo, RequestContext
+
+    planted = [
+        *TOKENS.values(),
+        *("".join(w) for w in WEBHOOKS.values()),
+        f"redis://:{rand(ALNUM, 14)}@cache.internal:6379/0",
+        f"https://{rand(HEX, 40)}@github.com/acme/shop.git",
+    ]
+    hidden = [*TOKENS.values(), *(w[1] for w in WEBHOOKS.values()), *(p.split("@")[0][-14:] for p in planted[-2:])]
+    event = ErrorEvent(
+        id="e1",
+        title="RuntimeError: notify failed",
+        exceptions=[ExceptionInfo(type="RuntimeError", value=" ".join(planted[:10]))],
+        breadcrumbs=[Breadcrumb(message=p) for p in planted[10:40]],
+        request=RequestContext(url="https://shop.example.com/hook", data={"note": " ".join(planted[40:])}),
+        tags={"webhook": planted[-3]},
+    )
+    prompt = render_task(event)
+    leaked = [h for h in hidden if h in prompt]
+    assert not leaked
