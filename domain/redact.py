@@ -4,8 +4,13 @@ Used on everything that leaves the process or reaches the model: the rendered ev
 outputs, transcripts, logs and PR bodies. Two layers:
 
 * exact values we know are secret (the configured tokens), replaced wherever they appear;
-* shapes that look like secrets: vendor token prefixes, auth headers, `password=`-style
-  pairs, private key blocks, JWTs, credentials embedded in URLs.
+* shapes that look like secrets: vendor token prefixes and webhook URLs (the shapes gitleaks
+  and detect-secrets document, cited per rule), keys of prefix-less vendors next to the
+  vendor's name, auth headers, `password=`-style pairs, private key blocks, JWTs, passwords in
+  URLs and tokens used as a URL's user name (judged by entropy).
+
+Every pattern is linear in the text (bounded repetitions, no nested quantifiers): this runs on
+every prompt and tool output.
 
 The shape rules are tuned to leave ordinary source code alone, because tool outputs are
 redacted too and a mangled line would make the model's search/replace edit miss: values that
@@ -14,7 +19,9 @@ look like code (identifiers, attribute access, calls, f-strings, type annotation
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -32,19 +39,72 @@ _KEY_WORDS = (
 # so `token_count` and `max_tokens` stay visible).
 _KEY = rf"(?:[A-Za-z0-9]+[_.-])*(?:{_KEY_WORDS})"
 
-_VENDOR_TOKENS: list[re.Pattern[str]] = [
-    re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"),  # AWS access key ids
-    re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}\b"),  # GitHub classic / OAuth / app
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"),  # GitHub fine-grained
-    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"),  # GitLab personal access token
-    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),  # Slack
-    re.compile(r"\bsk-ant-[A-Za-z0-9_-]{10,}"),  # Anthropic
-    re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),  # OpenAI
-    re.compile(r"\bsntry[su]_[A-Za-z0-9+/=_-]{20,}"),  # Sentry org / user auth tokens
-    re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"),  # Stripe
-    re.compile(r"\bAIza[0-9A-Za-z_-]{35}"),  # Google API keys
-    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWT
+# A rule runs only when one of its keywords (lower case) occurs in the text, as gitleaks does:
+# most text holds no vendor prefix at all, and a substring test is far cheaper than a scan.
+_Rule = tuple[tuple[str, ...], re.Pattern[str]]
+_KEYWORD_NAMES = ("datadog", "dd_", "dd-", "rollbar")
+
+# Token shapes with a fixed vendor prefix. Where a maintained rule set documents the shape, the
+# rule names it: gitleaks = github.com/gitleaks/gitleaks config/gitleaks.toml (rule id), ds =
+# Yelp/detect-secrets plugins. Lengths are left open-ended upwards (`{20,}` where a rule says
+# `{36}`): vendors lengthen tokens, and redacting a longer run costs nothing.
+_VENDOR_TOKENS: list[_Rule] = [
+    # gitleaks aws-access-token; ds AWSKeyDetector
+    (("a3t", "akia", "asia", "abia", "acca", "agpa", "aida", "aroa", "aipa", "anpa", "anva"),
+     re.compile(r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[0-9A-Z]{16}\b")),
+    # gitleaks github-pat / github-oauth / github-app-token / github-refresh-token; ds GitHubTokenDetector
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}\b")),
+    (("github_pat_",), re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b")),  # gitleaks github-fine-grained-pat
+    # gitleaks gitlab-pat, -pat-routable, gitlab-deploy-token (gldt), -feed-token (glft),
+    # -incoming-mail-token (glimt), -ptt (glptt), -runner-authentication-token (glrt),
+    # -scim-token (glsoat), -feature-flag-client-token (glffct), -cicd-job-token (glcbt),
+    # -kubernetes-agent-token (glagent), -oauth-app-secret (gloas); ds GitLabTokenDetector
+    (("gl",), re.compile(
+        r"\b(?:glpat|gldt|glft|glimt|glptt|glrt|glrtr|glsoat|glffct|glcbt|glagent|gloas)-[0-9A-Za-z_.-]{20,}"
+    )),
+    (("gr1348941",), re.compile(r"\bGR1348941[0-9A-Za-z_-]{20,}")),  # gitleaks gitlab-rrt (runner registration)
+    (("_gitlab_session=",), re.compile(r"\b_gitlab_session=[0-9a-z]{32}")),  # gitleaks gitlab-session-cookie
+    # Atlassian: Bitbucket app passwords (ATBB), repository/workspace access tokens (ATCTT),
+    # Atlassian API tokens (ATATT, gitleaks atlassian-api-token)
+    (("atbb", "atctt", "atatt"), re.compile(r"\b(?:ATBB|ATCTT|ATATT)[A-Za-z0-9_=-]{24,}")),
+    # gitleaks slack-bot-token / -user-token / -legacy-*-token (xoxb, xoxp, xoxe, xoxa, xoxo, xoxr,
+    # xoxs) and slack-config-access/refresh-token (xoxe.xoxb-…, xoxe-…); ds SlackDetector. A digit
+    # first: `xoxo-gossip-…` is a word, not a token.
+    (("xox",), re.compile(r"\b(?:xoxe\.)?xox[abeoprs]-\d[A-Za-z0-9-]{9,}")),
+    (("xapp-",), re.compile(r"\bxapp-\d-[A-Za-z0-9-]{10,}", re.IGNORECASE)),  # gitleaks slack-app-token
+    # gitleaks anthropic-api-key / anthropic-admin-api-key (sk-ant-api03-…, sk-ant-admin01-…)
+    (("sk-ant-",), re.compile(r"\bsk-ant-[A-Za-z0-9_-]{10,}")),
+    # gitleaks openai-api-key (legacy, sk-proj-, sk-svcacct-, sk-admin-); ds OpenAIDetector
+    (("sk-",), re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
+    # gitleaks sentry-org-token / sentry-user-token
+    (("sntry",), re.compile(r"\bsntry[su]_[A-Za-z0-9+/=_-]{20,}")),
+    # gitleaks stripe-access-token; ds StripeDetector
+    (("k_live_", "k_test_"), re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}")),
+    (("aiza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),  # gitleaks gcp-api-key
+    # gitleaks jwt; ds JwtTokenDetector
+    (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
 ]
+
+# Webhook URLs whose path is the credential: the host stays visible (it says what the URL was for).
+_WEBHOOK_URLS: list[_Rule] = [
+    # gitleaks slack-webhook-url (services, workflows, triggers); ds SlackDetector
+    (("hooks.slack.com",), re.compile(
+        r"(?i)\b((?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9+/_-]{20,}"
+    )),
+    # Discord webhooks: /api/webhooks/<id>/<token> (discord.com/developers/docs/resources/webhook)
+    (("discord",), re.compile(
+        r"(?i)\b((?:https?://)?(?:ptb\.|canary\.)?discord(?:app)?\.com/api/(?:v\d+/)?webhooks/)\d+/[A-Za-z0-9_-]{20,}"
+    )),
+]
+
+# Vendors whose keys have no prefix, so the vendor's name must be near: gitleaks
+# datadog-access-token (40 alphanumerics after a `datadog…` key), Datadog API keys (32 hex) and
+# application keys (40 hex), Rollbar access tokens (32 hex; trufflehog's rollbar detector uses
+# the same keyword + 32 hex). The gap is bounded, so each keyword costs at most 60 characters.
+_KEYWORD_TOKENS = re.compile(
+    r"(?i)(?:datadog|\bdd[_-](?:api|app|application)[_-]?key|rollbar)[^\n]{0,60}?(?<![A-Za-z0-9])"
+    r"([a-f0-9]{32}|[a-z0-9]{40})(?![A-Za-z0-9])"
+)
 
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
@@ -59,9 +119,18 @@ _BEARER = re.compile(r"\b(Bearer)\s+([A-Za-z0-9][A-Za-z0-9._~+/=-]{7,})", re.IGN
 _BASIC = re.compile(r"\b(Basic)\s+([A-Za-z0-9+/]{8,}={0,2})(?![\w+/=])")
 # Bounded repetitions: minified code is long runs of `a.b.c` that an unbounded scheme would
 # rescan from every position (quadratic).
+# The user name may be empty (`redis://:pw@host`).
 _URL_PASSWORD = re.compile(
-    r"(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}://[^/\s:@'\"]{1,256}):([^/\s@'\"]{1,256})@", re.IGNORECASE
+    r"(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}://[^/\s:@'\"]{0,256}):([^/\s@'\"]{1,256})@", re.IGNORECASE
 )
+# A token given as the user name (`https://<token>@github.com/…`): judged by its entropy (below).
+_URL_USER = re.compile(r"(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}://)([^/\s:@'\"]{16,256})@", re.IGNORECASE)
+# Shannon entropy (bits per character) from which a user name reads as random. detect-secrets
+# flags base64 strings from 4.5 and hex from 3.0 over long strings; a 16–40 character random
+# token sits around 3.5–4.5, an ordinary user name ("deploy-bot", "jenkins") well below.
+_USER_ENTROPY = 3.5
+_USER_ENTROPY_NO_DIGIT = 4.2
+_HEX_USER = re.compile(r"^[0-9a-fA-F]{32,}$")
 
 # `?token=abc&…` inside a URL, or `password=x&…` as a whole query string.
 _QUERY_PAIR = re.compile(rf"(?:(?<=[?&])|\A)({_KEY})=([^&#\s'\"<>()\[\]]++)(?![(\[])", re.IGNORECASE)
@@ -75,7 +144,8 @@ _QUOTED_KEY_VALUE = re.compile(rf"(['\"])({_KEY})\1(\s*:\s*)(['\"])((?:\\.|(?!\4
 # `Authorization: Bearer …` / `Cookie: a=b` header lines (raw HTTP, curl -H, logs).
 _HEADER_LINE = re.compile(
     r"(?im)^(\s*(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token"
-    r"|x-csrf-token|x-xsrf-token|x-sentry-auth)\s*:[ \t]*)(\S[^\r\n]*)$"
+    r"|x-csrf-token|x-xsrf-token|x-sentry-auth|dd-api-key|dd-application-key|x-rollbar-access-token)"
+    r"\s*:[ \t]*)(\S[^\r\n]*)$"
 )
 # `password: hunter2` (YAML, log lines) — unless the value reads like code or a type annotation.
 _COLON_PAIR = re.compile(
@@ -93,9 +163,18 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
         return text
     text = _replace_known(text, extra_secrets)
     text = _PRIVATE_KEY.sub(f"-----BEGIN PRIVATE KEY-----{REDACTED}-----END PRIVATE KEY-----", text)
-    for pattern in _VENDOR_TOKENS:
-        text = pattern.sub(REDACTED, text)
-    text = _URL_PASSWORD.sub(rf"\1:{REDACTED}@", text)
+    lower = text.lower()
+    for keywords, pattern in _VENDOR_TOKENS:
+        if any(k in lower for k in keywords):
+            text = pattern.sub(REDACTED, text)
+    for keywords, pattern in _WEBHOOK_URLS:
+        if any(k in lower for k in keywords):
+            text = pattern.sub(rf"\1{REDACTED}", text)
+    if any(k in lower for k in _KEYWORD_NAMES):
+        text = _KEYWORD_TOKENS.sub(lambda m: _sub_group(m, 1, REDACTED), text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(rf"\1:{REDACTED}@", text)
+        text = _URL_USER.sub(_url_user, text)
     text = _HEADER_LINE.sub(lambda m: m.group(1) + REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _BASIC.sub(_basic, text)
@@ -218,6 +297,30 @@ def _quoted_key_value(match: re.Match[str]) -> str:
     if not value.strip() or value != value.rstrip() or value == REDACTED:
         return match.group(0)
     return _sub_group(match, 5, REDACTED)
+
+
+def _url_user(match: re.Match[str]) -> str:
+    user = match.group(2)
+    return f"{match.group(1)}{REDACTED}@" if user != REDACTED and _random_looking(user) else match.group(0)
+
+
+def _random_looking(value: str) -> bool:
+    """A long hex run, or letters and digits mixed at token-like entropy. Real tokens almost
+    always hold a digit; names that happen to be long (`jenkins-ci-service`) rarely do."""
+    if _HEX_USER.match(value):
+        return True
+    entropy = shannon_entropy(value)
+    mixed = _has_digit(value) and any(c.isalpha() for c in value)
+    return entropy >= _USER_ENTROPY_NO_DIGIT or (mixed and entropy >= _USER_ENTROPY)
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character of `value` (0 for an empty string)."""
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
 def _has_digit(value: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import filecmp
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +29,8 @@ class GoldPatchError(Exception):
 
 
 def _read(path: Path) -> str:
+    if path.is_symlink() or not path.is_file():
+        raise GoldPatchError(f"{path.name} is not a regular file; the oracle cannot express it as an edit")
     try:
         return path.read_bytes().decode("utf-8").replace("\r\n", "\n")
     except UnicodeDecodeError:
@@ -47,10 +50,18 @@ def apply_gold(repo: Path, patch: Path, dest: Path) -> None:
         raise GoldPatchError(f"gold.patch does not apply: {exc.stderr.strip() or exc}") from None
 
 
+def _same(a: Path, b: Path) -> bool:
+    """Whether two repository entries are equal as git sees them: a symlink is its target
+    string, never what it points at (a link to a directory must not be opened as a file)."""
+    if a.is_symlink() or b.is_symlink():
+        return a.is_symlink() and b.is_symlink() and os.readlink(a) == os.readlink(b)
+    return filecmp.cmp(a, b, shallow=False)
+
+
 def changed_paths(before: Path, after: Path) -> tuple[list[str], list[str], list[str]]:
     """(modified, added, deleted) repository paths between two trees."""
     old, new = _files(before), _files(after)
-    modified = sorted(p for p in old & new if not filecmp.cmp(before / p, after / p, shallow=False))
+    modified = sorted(p for p in old & new if not _same(before / p, after / p))
     return modified, sorted(new - old), sorted(old - new)
 
 

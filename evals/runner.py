@@ -185,13 +185,20 @@ class EvalRun:
             async with semaphore:
                 key = f"{case.id} #{repeat}"
                 self.progress.started(key)
-                result = await self.run_case(case, repeat, key)
+                result = await self.run_case(case, repeat, key)  # never raises: see run_case
                 self.results.append(result)
                 self.progress.finished(key, result)
                 self._write()  # after every case: a long run interrupted keeps what it finished
 
         try:
-            await asyncio.gather(*(one(c, r) for c in self.cases for r in range(1, self.config.repeat + 1)))
+            # return_exceptions: should anything still escape one case, the others run to the
+            # end instead of being cancelled half-way (and it is raised once they have).
+            outcomes = await asyncio.gather(
+                *(one(c, r) for c in self.cases for r in range(1, self.config.repeat + 1)), return_exceptions=True
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
         finally:
             self.progress.close()
             self.meta.finished_at = _now()
@@ -209,14 +216,14 @@ class EvalRun:
 
     # --- one case, one repeat ----------------------------------------------------------------------
 
-    def _provider(self, case: Case, result: CaseResult) -> ModelProvider | None:
+    async def _provider(self, case: Case, result: CaseResult) -> ModelProvider | None:
         """The provider for this case, or None with `result` saying why the case is not scored."""
         if self.shared_provider is not None:
             return self.shared_provider
         if self.llm == "oracle":
             if case.id not in self._gold:
-                try:
-                    self._gold[case.id] = gold_edits(case.repo_dir, case.gold_patch)
+                try:  # copies the repository and runs git apply: off the event loop
+                    self._gold[case.id] = await asyncio.to_thread(gold_edits, case.repo_dir, case.gold_patch)
                 except GoldPatchError as exc:
                     self._gold[case.id] = exc
             gold = self._gold[case.id]
@@ -232,16 +239,20 @@ class EvalRun:
         return ReplayProvider(lookup.recording)
 
     async def run_case(self, case: Case, repeat: int, key: str) -> CaseResult:
+        """Run and score one case. It never raises (cancellation aside): whatever goes wrong, from
+        reading the gold patch to scoring, is this case's `error` with the reason, because an
+        exception escaping into `gather` would lose the finished results and cancel the other
+        cases mid-run."""
         started = time.monotonic()
         result = CaseResult(case_id=case.id, repeat=repeat, status="error",
                             expected_confidence=case.spec.expected_confidence)
-        provider = self._provider(case, result)
-        if provider is None:
-            return result
-        result.provider = getattr(provider, "label", None) or f"{provider.name} {provider.model}"
         log: list[str] = []
         sandbox: Sandbox | None = None
         try:
+            provider = await self._provider(case, result)
+            if provider is None:
+                return result
+            result.provider = getattr(provider, "label", None) or f"{provider.name} {provider.model}"
             sandbox = await create_sandbox(case.repo_dir, f"{case.id}-r{repeat}", tests_to_hide(case))
             result.tests_hidden = sandbox.hidden
             for command in await run_setup(sandbox, case.spec.setup):

@@ -637,3 +637,98 @@ def test_case_loading_checks_the_directory(tmp_path: Path) -> None:
     case_dir.rename(tmp_path / "renamed")
     with pytest.raises(Exception, match="directory is named"):
         load_case(tmp_path / "renamed")
+
+
+# --- one bad case never loses or hangs the others ---------------------------------------------------
+
+
+def _link_a_directory(case_dir: Path) -> None:
+    """Real repositories hold symlinks to directories (docs -> ../docs, vendored trees)."""
+    (case_dir / "repo" / "cart_link").symlink_to("cart", target_is_directory=True)
+
+
+def test_gold_edits_with_a_symlink_to_a_directory(tmp_path: Path) -> None:
+    case = load_case(_copy_case("py-cart-discount", tmp_path, _link_a_directory))
+    edits = gold_edits(case.repo_dir, case.gold_patch)
+    assert {e.file for e in edits} == {"cart/totals.py"}  # the link is not an edit, nor opened as a file
+
+
+def test_gold_patch_changing_a_symlink_is_a_gold_patch_error(tmp_path: Path) -> None:
+    from evals.goldpatch import GoldPatchError
+
+    case_dir = _copy_case("py-cart-discount", tmp_path, _link_a_directory)
+    (case_dir / "gold.patch").write_text(textwrap.dedent("""\
+        diff --git a/cart_link b/cart_link
+        index 0000000..1111111 120000
+        --- a/cart_link
+        +++ b/cart_link
+        @@ -1 +1 @@
+        -cart
+        \\ No newline at end of file
+        +tests
+        \\ No newline at end of file
+    """))
+    with pytest.raises(GoldPatchError, match="not a regular file"):
+        gold_edits(case_dir / "repo", case_dir / "gold.patch")
+
+
+def test_a_repository_with_a_directory_symlink_is_scored_with_jobs_2(tmp_path: Path) -> None:
+    """It crashed the run (IsADirectoryError) and then hung in asyncio's task cancellation with
+    an empty results file; run in a child process with a timeout so a hang fails the test."""
+    import subprocess
+    import sys
+
+    cases = tmp_path / "cases"
+    _copy_case("js-stats-average", cases)
+    _copy_case("py-cart-discount", cases, _link_a_directory)
+    argv = ["eval", "--out", str(tmp_path / "run"), "--jobs", "2", "--llm", "oracle", "--cases-dir", str(cases)]
+    script = f"from server.cli import main; raise SystemExit(main({argv!r}))"
+    try:
+        done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent,
+                              capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("autofixer eval --jobs 2 hung")
+    assert done.returncode == 0, done.stderr[-2000:]
+    run = load_run(tmp_path / "run")[1]
+    assert sorted((r.case_id, r.status, r.resolved) for r in run.results) == [
+        ("js-stats-average", "scored", True), ("py-cart-discount", "scored", True)]
+
+
+def test_a_crashing_case_is_an_error_with_its_reason_and_the_others_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import evals.runner
+
+    real_gold_edits = evals.runner.gold_edits
+
+    def crashing(repo: Path, patch: Path) -> object:
+        if "py-cart" in str(repo):
+            raise IsADirectoryError(21, "Is a directory", str(repo / "cart_link"))
+        return real_gold_edits(repo, patch)
+
+    monkeypatch.setattr(evals.runner, "gold_edits", crashing)
+    cases = tmp_path / "cases"
+    _copy_case("js-stats-average", cases)
+    _copy_case("py-cart-discount", cases)
+    config = _quiet_config(llm="oracle", cases_dir=cases, out=tmp_path / "run")
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(run_eval(config, discover_cases(cases)))[1])
+        except BaseException as exc:  # reported by the assertions below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the run hung"
+    assert isinstance(outcome[0], RunFile), outcome[0]
+    by_id = {r.case_id: r for r in outcome[0].results}
+    assert by_id["js-stats-average"].status == "scored" and by_id["js-stats-average"].resolved
+    assert by_id["py-cart-discount"].status == "error"
+    assert "IsADirectoryError" in (by_id["py-cart-discount"].detail or "")
+    on_disk = load_run(tmp_path / "run")[1]
+    assert {r.case_id for r in on_disk.results} == {"js-stats-average", "py-cart-discount"}

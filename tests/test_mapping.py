@@ -168,6 +168,37 @@ def test_source_root_disambiguates_multi_module_repos() -> None:
     assert m.path == "accounts/src/main/kotlin/com/example/service/UserService.kt"
 
 
+MONOREPO = ["services/a/app/views.py", "services/b/app/views.py", "services/a/app/__init__.py",
+            "services/b/app/__init__.py", "libs/shared/app/money.py"]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        StackFrame(filename="app/views.py", in_app=True),
+        StackFrame(abs_path="/srv/app/views.py", in_app=True),  # container path, no relative file name
+        StackFrame(abs_path="/usr/src/app/views.py", filename="/usr/src/app/views.py", in_app=True),
+        StackFrame(abs_path="/srv/app/views.py"),  # in_app unknown
+    ],
+)
+def test_monorepo_source_root_selects_the_service(frame: StackFrame) -> None:
+    """Two services with the same relative path: only the project's source root can tell them apart."""
+    amb = FrameMapper(MONOREPO).map(frame)
+    assert amb.status == "ambiguous" and amb.candidates == ["services/a/app/views.py", "services/b/app/views.py"]
+    for root in ("services/b/", "services/b", "./services/b"):
+        m = FrameMapper(MONOREPO, source_root=root).map(frame)
+        assert (m.status, m.path, m.candidates) == ("mapped", "services/b/app/views.py", []), root
+
+
+def test_monorepo_source_root_keeps_a_unique_match_outside_it() -> None:
+    # Shared code outside the service's root is still found when nothing else matches.
+    m = FrameMapper(MONOREPO, source_root="services/b").map(StackFrame(abs_path="/srv/app/money.py", in_app=True))
+    assert (m.status, m.path) == ("mapped", "libs/shared/app/money.py")
+    # A root that selects neither candidate does not pretend to decide.
+    amb = FrameMapper(MONOREPO, source_root="services/c").map(StackFrame(abs_path="/srv/app/views.py", in_app=True))
+    assert amb.status == "ambiguous"
+
+
 # ---- Go ----------------------------------------------------------------------------------------------------
 
 

@@ -345,3 +345,16 @@ def test_long_exception_chains_keep_both_ends() -> None:
     assert "[5 exceptions in the middle of the chain omitted]" in text
     assert "Exception 15 of 15 (reported exception): E14" in text
     assert render_event(ErrorEvent(id="")).startswith("Event (no id)")
+
+
+async def test_monorepo_source_root_reaches_the_mapping(tmp_path: Path) -> None:
+    views = "def index(request):\n    return 1 / 0\n"
+    wt = make_worktree(tmp_path / "wt", {"services/a/app/views.py": "# service a\n" + views,
+                                         "services/b/app/views.py": "# service b\n" + views})
+    frame = StackFrame(abs_path="/srv/app/views.py", function="index", line_no=3, in_app=True)
+    event = ErrorEvent(id="e", exceptions=[ExceptionInfo(type="ZeroDivisionError", value="division by zero",
+                                                         frames=[frame])])
+    text = await run_tool(ToolContext(worktree=wt, event=event, source_root="services/b/"))
+    assert "services/b/app/views.py:3" in text and "ambiguous" not in text
+    without = await run_tool(ToolContext(worktree=wt, event=event))
+    assert "(ambiguous: services/a/app/views.py, services/b/app/views.py)" in without

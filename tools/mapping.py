@@ -140,7 +140,21 @@ class FrameMapper:
                 best = match
             elif match.score == best.score:
                 best = _Match(sorted(set(best.paths) | set(match.paths)), best.common, best.exact)
-        return best
+        return self._within_source_root(best)
+
+    def _within_source_root(self, best: _Match | None) -> _Match | None:
+        """Of files that match equally well, those under the project's source root.
+
+        In a monorepo, `/srv/app/views.py` from a container ends like `services/a/app/views.py`
+        and `services/b/app/views.py` alike; the project's source root says which service sent
+        the event. Only ties are settled this way: a frame that matches a single file outside the
+        root (a shared library in the same repository) still maps to it.
+        """
+        if best is None or len(best.paths) < 2 or not self.source_root:
+            return best
+        prefix = "/".join(self.source_root) + "/"
+        inside = [p for p in best.paths if p.startswith(prefix)]
+        return _Match(inside, best.common, best.exact) if inside else best
 
     def queries(self, frame: StackFrame) -> list[tuple[str, ...]]:
         """The frame's location as candidate path-component tuples, most literal first."""
