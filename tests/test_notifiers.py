@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from common.config import ConnectorContext
 from domain import Confidence, FileChange, FixResult, JobOutcome, JobState, PublishOutcome
@@ -116,7 +116,7 @@ async def test_slack_webhook_plain_text_errors_are_a_notify_error(slack: tuple[F
 async def test_slack_bot_errors_name_what_to_fix(slack: tuple[FakeSlack, str], tmp_path: Path) -> None:
     _, base = slack
     config = SlackNotifierConfig(channel="C0NOPE", api_url=f"{base}/api")
-    with pytest.raises(NotifyError, match="channel_not_found.*check channel"):
+    with pytest.raises(NotifyError, match=r"channel_not_found.*check channel"):
         await SlackNotifier(config, context({"AUTOFIXER_SLACK_BOT_TOKEN": "xoxb-test-token"}, tmp_path)).notify(
             "failed", held_back())
     with pytest.raises(NotifyError, match="AUTOFIXER_SLACK_BOT_TOKEN is not set"):
@@ -203,7 +203,7 @@ async def test_webhook_is_signed_per_standard_webhooks() -> None:
                                          "job": "https://fixer.test/api/jobs/sentry:acme:42",
                                          "issue": "https://sentry.io/organizations/acme/issues/42/"}
     assert first.headers["Webhook-Id"] == again.headers["Webhook-Id"]
-    with pytest.raises(Exception):
+    with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(first.body.replace(b"42", b"43"), first.headers)
 
 
