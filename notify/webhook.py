@@ -27,8 +27,8 @@ from notify.message import build
 
 class WebhookNotifierConfig(NotifierConfig):
     type: Literal["webhook"] = "webhook"
-    url_env: str = "AUTOFIXER_WEBHOOK_URL"  # a secret too: URLs often carry a token
-    secret_env: str = "AUTOFIXER_WEBHOOK_SECRET"
+    url_env: str = "AUTOFIXER_NOTIFY_WEBHOOK_URL"  # a secret too: URLs often carry a token
+    secret_env: str = "AUTOFIXER_NOTIFY_WEBHOOK_SECRET"
 
 
 def secret_key(secret: str) -> bytes:
@@ -36,7 +36,7 @@ def secret_key(secret: str) -> bytes:
         try:
             return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
         except binascii.Error:
-            raise NotifyError("AUTOFIXER_WEBHOOK_SECRET starts with whsec_ but the rest is not base64") from None
+            raise NotifyError("AUTOFIXER_NOTIFY_WEBHOOK_SECRET starts with whsec_ but the rest is not base64") from None
     return secret.encode()
 
 

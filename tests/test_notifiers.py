@@ -193,7 +193,7 @@ async def test_webhook_is_signed_per_standard_webhooks() -> None:
     fake = FakeReceiver()
     with serve_app(fake.app) as base:
         notifier = WebhookNotifier(WebhookNotifierConfig(jobs_url="https://fixer.test/api/jobs"), context(
-            {"AUTOFIXER_WEBHOOK_URL": f"{base}/in", "AUTOFIXER_WEBHOOK_SECRET": secret}))
+            {"AUTOFIXER_NOTIFY_WEBHOOK_URL": f"{base}/in", "AUTOFIXER_NOTIFY_WEBHOOK_SECRET": secret}))
         await notifier.notify("pr_opened", opened())
         await notifier.notify("pr_opened", opened())  # a re-sent delivery keeps its id
     first, again = fake.requests

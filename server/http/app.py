@@ -85,7 +85,8 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     @app.post("/api/slack/actions")
     async def slack_actions() -> Response:
         """The "Open pull request" button of a held-back analysis (see slack_actions.py)."""
-        answer = await slack_handler.handle(settings, secrets, request.headers, await _read_body(64 * 1024))
+        answer = await slack_handler.handle(settings, secrets, {k.lower(): v for k, v in request.headers.items()},
+                                            await _read_body(64 * 1024))
         return _json(answer.status, **answer.body)
 
     @app.get("/health")

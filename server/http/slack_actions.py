@@ -59,20 +59,21 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def verify(settings: Settings, secrets: Secrets, headers: Mapping[str, str], body: bytes,
            now: float) -> SlackNotifierConfig | Answer:
-    """The Slack notifier whose signing secret signed this request, or the 401/404 to answer."""
+    """The Slack notifier whose signing secret signed this request, or the 401/404 to answer.
+    `headers` has lower-case names."""
     configs = [c for c in settings.notify_configs if isinstance(c, SlackNotifierConfig)]
     keyed = [(c, secrets.get(c.signing_secret_env)) for c in configs]
     keyed = [(c, s) for c, s in keyed if s]
     if not keyed:
         return Answer(404, {"error": "no slack notifier with a signing secret is configured"})
-    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    timestamp = headers.get("x-slack-request-timestamp", "")
     try:
         skew = abs(now - int(timestamp))
     except ValueError:
         return Answer(401, {"error": "missing or malformed X-Slack-Request-Timestamp"})
     if skew > MAX_SKEW_SECONDS:
         return Answer(401, {"error": "stale request: X-Slack-Request-Timestamp is more than 5 minutes off"})
-    given = headers.get("X-Slack-Signature", "").encode()
+    given = headers.get("x-slack-signature", "").encode()
     for config, secret in keyed:
         if hmac.compare_digest(signature(secret, timestamp, body).encode(), given):  # type: ignore[arg-type]
             return config

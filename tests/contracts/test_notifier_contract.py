@@ -202,8 +202,8 @@ class WebhookHarness(_FakeHarness):
         return {"type": "webhook", "name": "contract-webhook"}
 
     def env(self) -> dict[str, str]:
-        return {"AUTOFIXER_WEBHOOK_URL": f"{self.base}/hooks/autofixer?token=receiverToken0123456789",
-                "AUTOFIXER_WEBHOOK_SECRET": "whsec_" + "Y29udHJhY3Qtd2ViaG9vay1zZWNyZXQ="}
+        return {"AUTOFIXER_NOTIFY_WEBHOOK_URL": f"{self.base}/hooks/autofixer?token=receiverToken0123456789",
+                "AUTOFIXER_NOTIFY_WEBHOOK_SECRET": "whsec_" + "Y29udHJhY3Qtd2ViaG9vay1zZWNyZXQ="}
 
     def refuse_next(self) -> bool:
         self.fake.fail_next(Scripted(410, {"error": "gone"}))

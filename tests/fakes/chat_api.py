@@ -14,6 +14,7 @@ Every request is recorded; `fail_next(...)` scripts bad answers. Tests only.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import json
@@ -72,15 +73,23 @@ class ChatFake:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self._failures: deque[Scripted] = deque()
+        self._hangs: deque[float] = deque()
         self.app = Quart(type(self).__name__)
 
     def fail_next(self, *answers: Scripted) -> None:
         self._failures.extend(answers)
 
+    def hang_next(self, seconds: float) -> None:
+        """Receive the next request, then wait this long before answering (a client killed
+        meanwhile never learns whether its message arrived)."""
+        self._hangs.append(seconds)
+
     async def _record(self) -> tuple[Received, Response | None]:
         received = Received(request.method, request.path, dict(request.args), dict(request.headers),
                             await request.get_data(as_text=False))
         self.requests.append(received)
+        if self._hangs:
+            await asyncio.sleep(self._hangs.popleft())
         return received, (self._failures.popleft().response() if self._failures else None)
 
 
