@@ -33,7 +33,7 @@ class DiscordNotifierConfig(NotifierConfig):
 def embed(message: Message) -> dict[str, Any]:
     """The message as a rich embed, within Discord's per-field and 6,000-character total limits."""
     more = message.url
-    links = "\n".join(f"[{label}]({url})" for label, url in message.links)
+    links = " · ".join(f"[{label}]({url})" for label, url in message.links)
     pairs = [(clip(k, FIELD_NAME_MAX), clip(v, FIELD_VALUE_MAX, more)) for k, v in message.facts[:FIELDS_MAX]]
     fields = [{"name": k, "value": v, "inline": len(v) < 40} for k, v in pairs]
     used = len(message.headline[:TITLE_MAX]) + sum(len(k) + len(v) for k, v in pairs) + len("autofixer")
