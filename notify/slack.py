@@ -20,6 +20,7 @@ from pydantic import Field, model_validator
 
 from common.config import ConnectorContext, require_http_url
 from common.http import safe_json
+from domain import Confidence
 from domain.job import JobOutcome, NotifyEvent
 from notify.base import NotifierConfig, NotifyError
 from notify.delivery import NotifyClient, require
@@ -96,9 +97,11 @@ class SlackNotifier:
         self.threads = ThreadStore(context.state_dir / "chat-threads.sqlite" if context.state_dir else None)
 
     def approvable(self, event: NotifyEvent, outcome: JobOutcome) -> bool:
-        """An analysis held back by the gate, with a change to propose, in a channel with approvers."""
+        """An analysis held back by the gate, with a change to propose, in a channel with approvers
+        (a LOW fix stays an analysis: server/pipeline/approval.py refuses it too)."""
         return bool(event == "analysis" and self.config.channel and self.config.approvers and outcome.fix
-                    and outcome.fix.changes and outcome.publication and outcome.publication.state == "skipped")
+                    and outcome.fix.changes and outcome.fix.confidence is not Confidence.LOW
+                    and outcome.publication and outcome.publication.state == "skipped")
 
     async def notify(self, event: NotifyEvent, outcome: JobOutcome) -> None:
         message = build(event, outcome, self.config.jobs_url)

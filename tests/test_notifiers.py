@@ -90,8 +90,12 @@ async def test_slack_approve_button_only_for_a_held_back_fix_with_approvers(
     await bot(base, tmp_path, approvers=["U1"]).notify("analysis", held_back())
     await bot(base, tmp_path, approvers=["U1"]).notify("pr_opened", opened("44"))
     await bot(base, tmp_path).notify("analysis", held_back("45"))  # no approvers: no button
+    low = held_back("46")
+    assert low.fix is not None
+    low.fix.confidence = Confidence.LOW  # a LOW fix stays an analysis
+    await bot(base, tmp_path, approvers=["U1"]).notify("analysis", low)
     buttons = [[e for b in m["blocks"] if b["type"] == "actions" for e in b["elements"]] for m in fake.messages]
-    assert [len(b) for b in buttons] == [1, 0, 0]
+    assert [len(b) for b in buttons] == [1, 0, 0, 0]
     assert buttons[0][0]["action_id"] == APPROVE_ACTION and buttons[0][0]["value"] == "sentry:acme:42"
 
 
