@@ -8,6 +8,7 @@ response_url), Discord, a Teams workflow and a Standard Webhooks receiver, all o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -68,23 +69,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     w = World(tmp_path_factory.mktemp("world"))
     apps = {"github": w.github.app, "llm": w.llm.app, "sentry": w.sentry.app, "slack": w.slack.app,
             "discord": w.discord.app, "teams": w.teams.app, "hook": w.hook.app}
-    with contextlib_stack(apps, w.urls):
+    with contextlib.ExitStack() as stack:
+        for name, app in apps.items():
+            w.urls[name] = stack.enter_context(serve_app(app))
         yield w
-
-
-class contextlib_stack:
-    def __init__(self, apps: dict[str, Any], urls: dict[str, str]) -> None:
-        import contextlib
-
-        self.stack = contextlib.ExitStack()
-        self.apps, self.urls = apps, urls
-
-    def __enter__(self) -> None:
-        for name, app in self.apps.items():
-            self.urls[name] = self.stack.enter_context(serve_app(app))
-
-    def __exit__(self, *exc: object) -> None:
-        self.stack.close()
 
 
 def start_service(world: World, workdir: Path) -> Service:
