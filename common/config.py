@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -62,3 +63,4 @@ class ConnectorContext:
     env: Callable[[str], str | None]  # a secret by variable name (None when unset or empty)
     max_attempts: int = 5  # calls to an upstream, retries included
     backoff_seconds: float = 1.0  # first retry wait; doubles each time
+    state_dir: Path | None = None  # where a connector may keep small durable state (Slack thread ids)

@@ -366,10 +366,12 @@ class HttpClient:
 
     async def request(self, method: str, path: str, *, what: str | None = None,
                       params: Mapping[str, str] | None = None, json: Any = None,
-                      headers: Mapping[str, str] | None = None, check: bool = True) -> httpx.Response:
+                      headers: Mapping[str, str] | None = None, check: bool = True,
+                      content: bytes | None = None) -> httpx.Response:
         """One logical call to `base_url + path`, retried while the failure is transient.
 
-        Returns the final response. With `check` (the default) a status >= 400 raises
+        `content` sends these exact bytes instead of `json` (a body that is signed must be
+        the body that is sent). Returns the final response. With `check` (the default) a status >= 400 raises
         `make_error(...)`; with `check=False` the caller inspects it (e.g. GitHub's 422
         "already exists") and may call `raise_for_status` itself. A call that stays
         unavailable raises a retryable error naming the last failure.
@@ -385,7 +387,8 @@ class HttpClient:
         )
         merged = {**self.headers, **(headers or {})}
         try:
-            response: httpx.Response = await retrying(self._attempt, call, method, path, params, json, merged)
+            response: httpx.Response = await retrying(self._attempt, call, method, path, params, json, merged,
+                                                      content)
         except _Retry as last:
             raise self._gave_up(call, last) from None
         if check:
@@ -393,11 +396,11 @@ class HttpClient:
         return response
 
     async def _attempt(self, call: _Call, method: str, path: str, params: Mapping[str, str] | None, json: Any,
-                       headers: dict[str, str]) -> httpx.Response:
+                       headers: dict[str, str], content: bytes | None = None) -> httpx.Response:
         try:
             response = await self._client().request(
-                method, self.base_url + path, params=params, json=json, headers=headers, auth=self.auth,
-                timeout=self.timeout, follow_redirects=self.follow_redirects,
+                method, self.base_url + path, params=params, json=json, content=content, headers=headers,
+                auth=self.auth, timeout=self.timeout, follow_redirects=self.follow_redirects,
             )
         except httpx.TimeoutException as exc:
             raise _Retry(f"no answer within {self.timeout:g}s ({type(exc).__name__})") from None

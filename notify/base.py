@@ -18,6 +18,8 @@ from domain.job import NOTIFY_EVENTS, JobOutcome, NotifyEvent
 class NotifierConfig(ConnectorConfig):
     events: list[NotifyEvent] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
     projects: list[str] = Field(default_factory=list)  # source projects; empty: every project
+    # Where people can read a job (`<jobs-url>/<job id>`), e.g. https://fixer.example.com/api/jobs.
+    jobs_url: str | None = None
 
     def covers(self, event: NotifyEvent, outcome: JobOutcome) -> bool:
         return event in self.events and (not self.projects or outcome.project in self.projects)

@@ -39,6 +39,10 @@ PROVIDERS: dict[str, str] = {
 }
 NOTIFIERS: dict[str, str] = {
     "log": "notify.log:LogNotifier",
+    "slack": "notify.slack:SlackNotifier",
+    "discord": "notify.discord:DiscordNotifier",
+    "teams": "notify.teams:TeamsNotifier",
+    "webhook": "notify.webhook:WebhookNotifier",
 }
 
 _REGISTRIES = {"source": SOURCES, "forge": FORGES, "provider": PROVIDERS, "notifier": NOTIFIERS}
@@ -64,7 +68,7 @@ def config_model(kind: str, type_name: str) -> type[ConnectorConfig] | None:
 
 def context(settings: Settings, secrets: Secrets) -> ConnectorContext:
     return ConnectorContext(env=secrets.get, max_attempts=settings.worker.sentry_max_attempts,
-                            backoff_seconds=settings.worker.sentry_backoff_seconds)
+                            backoff_seconds=settings.worker.sentry_backoff_seconds, state_dir=settings.state_dir)
 
 
 def build_sources(settings: Settings, secrets: Secrets) -> dict[str, ErrorSource]:

@@ -20,6 +20,7 @@ from quart import Quart, Response, request
 from server import connectors
 from server.config import Secrets, Settings
 from server.http import admin_token
+from server.http import slack_actions as slack_handler
 from server.metrics import Metrics
 from server.pipeline import runtime
 from server.pipeline import workflow as pipeline
@@ -83,6 +84,13 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         outcome, response = await _handle_webhook(settings, source, state)
         metrics.webhook(outcome)
         return response
+
+    @app.post("/api/slack/actions")
+    async def slack_actions() -> Response:
+        """The "Open pull request" button of a held-back analysis (see slack_actions.py)."""
+        answer = await slack_handler.handle(settings, secrets, {k.lower(): v for k, v in request.headers.items()},
+                                            await _read_body(64 * 1024))
+        return _json(answer.status, **answer.body)
 
     @app.get("/health")
     async def health() -> Response:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from abc import abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -34,6 +34,8 @@ from tests.contracts.support import (
     harness_fixture,
     settings_for,
 )
+from tests.fakes.chat_api import ChatFake, FakeDiscord, FakeReceiver, FakeSlack, Scripted
+from tests.fakes.serve import serve_app
 
 # Secrets configured for other connectors, as the service holds them; built at run time.
 OTHER_SECRETS = {
@@ -94,7 +96,122 @@ class LogHarness(NotifierHarness):
         return [r.getMessage() for r in self.given.caplog.records if r.name == "autofixer.notify"]
 
 
-NOTIFIERS: list[type[NotifierHarness]] = [LogHarness]
+# ── chat platforms and the signed webhook (fakes in tests/fakes/chat_api.py) ────────────────
+
+
+class _FakeHarness(NotifierHarness):
+    """A notifier posting to one of the chat fakes, served on 127.0.0.1 for the test."""
+
+    fake: ChatFake
+    base = ""
+
+    def make_fake(self) -> ChatFake:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[None]:
+        self.fake = self.make_fake()
+        # The Slack bot keeps thread ids under the state directory (relative by default).
+        with contextlib.chdir(self.given.tmp_path), serve_app(self.fake.app) as base:
+            self.base = base
+            yield
+
+    def emitted(self) -> list[str]:
+        return [r.text for r in self.fake.requests]
+
+
+class SlackWebhookHarness(_FakeHarness):
+    kind = "slack"
+
+    def make_fake(self) -> ChatFake:
+        return FakeSlack()
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "slack", "name": "contract-slack"}
+
+    def env(self) -> dict[str, str]:
+        return {"AUTOFIXER_SLACK_WEBHOOK_URL": f"{self.base}/services/T0FAKE/B0FAKE/hookSecret0123456789"}
+
+    def refuse_next(self) -> bool:
+        self.fake.fail_next(Scripted(403, "action_prohibited"))
+        return True
+
+
+class SlackBotHarness(_FakeHarness):
+    kind = "slack"
+    token = "xoxb-" + "contract-bot-token-0123456789"
+
+    def make_fake(self) -> ChatFake:
+        return FakeSlack(token=self.token, channels=("C0CONTRACT",))
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "slack", "name": "contract-slack-bot", "channel": "C0CONTRACT", "api-url": f"{self.base}/api",
+                "approvers": ["U0APPROVER"]}
+
+    def env(self) -> dict[str, str]:
+        return {"AUTOFIXER_SLACK_BOT_TOKEN": self.token, "AUTOFIXER_SLACK_SIGNING_SECRET": "contract-signing-secret"}
+
+    def refuse_next(self) -> bool:
+        self.fake.fail_next(Scripted(200, {"ok": False, "error": "not_in_channel"}))
+        return True
+
+
+class DiscordHarness(_FakeHarness):
+    kind = "discord"
+
+    def make_fake(self) -> ChatFake:
+        return FakeDiscord(token="contractDiscordToken0123456789")
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "discord", "name": "contract-discord"}
+
+    def env(self) -> dict[str, str]:
+        return {"AUTOFIXER_DISCORD_WEBHOOK_URL":
+                f"{self.base}/api/webhooks/223704706495545344/contractDiscordToken0123456789"}
+
+    def refuse_next(self) -> bool:
+        self.fake.fail_next(Scripted(404, {"message": "Unknown Webhook", "code": 10015}))
+        return True
+
+
+class TeamsHarness(_FakeHarness):
+    kind = "teams"
+
+    def make_fake(self) -> ChatFake:
+        return FakeReceiver(status=202)
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "teams", "name": "contract-teams"}
+
+    def env(self) -> dict[str, str]:
+        return {"AUTOFIXER_TEAMS_WEBHOOK_URL":
+                f"{self.base}/workflows/abc/triggers/manual/paths/invoke?sig=teamsSignature0123456789"}
+
+    def refuse_next(self) -> bool:
+        self.fake.fail_next(Scripted(400, {"error": {"code": "TriggerInputSchemaMismatch"}}))
+        return True
+
+
+class WebhookHarness(_FakeHarness):
+    kind = "webhook"
+
+    def make_fake(self) -> ChatFake:
+        return FakeReceiver()
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "webhook", "name": "contract-webhook"}
+
+    def env(self) -> dict[str, str]:
+        return {"AUTOFIXER_NOTIFY_WEBHOOK_URL": f"{self.base}/hooks/autofixer?token=receiverToken0123456789",
+                "AUTOFIXER_NOTIFY_WEBHOOK_SECRET": "whsec_" + "Y29udHJhY3Qtd2ViaG9vay1zZWNyZXQ="}
+
+    def refuse_next(self) -> bool:
+        self.fake.fail_next(Scripted(410, {"error": "gone"}))
+        return True
+
+
+NOTIFIERS: list[type[NotifierHarness]] = [LogHarness, SlackWebhookHarness, SlackBotHarness, DiscordHarness,
+                                          TeamsHarness, WebhookHarness]
 
 
 # ── fixtures and outcomes ────────────────────────────────────────────────────────────────────
