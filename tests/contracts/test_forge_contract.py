@@ -239,7 +239,8 @@ class GitLabHarness(ForgeHarness):
 
     def fail_next_create(self, status: int, *, retry_after: int | None = None, message: str | None = None) -> None:
         headers = {} if retry_after is None else {"retry-after": str(retry_after)}
-        self.fake.fail_next("POST", "/merge_requests", status, headers, None if message is None else {"message": message})
+        body = None if message is None else {"message": message}
+        self.fake.fail_next("POST", "/merge_requests", status, headers, body)
 
     def rate_limit_next_creates(self, retry_after: int) -> int:
         # GitLab's throttle: 429 with Retry-After beside the RateLimit-* headers.

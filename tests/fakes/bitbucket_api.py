@@ -45,7 +45,8 @@ def _fixture(name: str) -> Any:
 
 
 def recorded_cloud_pull_request() -> dict[str, Any]:
-    body: dict[str, Any] = _fixture("sourcegraph__cloud-create-pullrequest_400_201_201-repost.json")[1]["response"]["body"]
+    recorded = _fixture("sourcegraph__cloud-create-pullrequest_400_201_201-repost.json")
+    body: dict[str, Any] = recorded[1]["response"]["body"]
     return body
 
 
