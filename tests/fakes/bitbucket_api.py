@@ -60,7 +60,8 @@ def recorded_dc_pull_request() -> dict[str, Any]:
 
 
 def recorded_dc_duplicate() -> dict[str, Any]:
-    body: dict[str, Any] = _fixture("sourcegraph__datacenter-create-pull-request_409-duplicate.json")[0]["response"]["body"]
+    recorded = _fixture("sourcegraph__datacenter-create-pull-request_409-duplicate.json")
+    body: dict[str, Any] = recorded[0]["response"]["body"]
     return body
 
 
@@ -125,7 +126,8 @@ class FakeBitbucket(FakeForge):
                   "state": lambda p: p["state"]}
         # Without a q, Bitbucket lists OPEN pull requests only.
         terms = terms or {"state": "OPEN"}
-        values = [p for p in self.pulls.get(repo, []) if all(k in fields and fields[k](p) == v for k, v in terms.items())]
+        values = [p for p in self.pulls.get(repo, [])
+                  if all(k in fields and fields[k](p) == v for k, v in terms.items())]
         return self.json({"values": values, "pagelen": 10, "size": len(values), "page": 1})
 
     async def _create(self, repo: str, data: Any) -> Response:
@@ -159,7 +161,8 @@ class FakeBitbucket(FakeForge):
               draft: bool, sha: str | None) -> dict[str, Any]:
         number = max((p["id"] for p in self.pulls.get(repo, [])), default=0) + 1
         raw = json.dumps(recorded_cloud_pull_request()).replace("sourcegraph-testing/src-cli", repo)
-        raw = raw.replace("pullrequests/2", f"pullrequests/{number}").replace("pull-requests/2", f"pull-requests/{number}")
+        for old in ("pullrequests/2", "pull-requests/2"):
+            raw = raw.replace(old, old.replace("/2", f"/{number}"))
         pull: dict[str, Any] = json.loads(raw)
         now = self.now_iso()
         pull.update(id=number, title=title, description=description, close_source_branch=close, draft=draft,
@@ -211,7 +214,8 @@ class FakeBitbucketDataCenter(FakeForge):
         state = args.get("state", "OPEN")
         at = args.get("at")
         side = "toRef" if args.get("direction", "INCOMING") == "INCOMING" else "fromRef"
-        values = [p for p in self.pulls.get(repo, []) if state in ("ALL", p["state"]) and (at is None or p[side]["id"] == at)]
+        values = [p for p in self.pulls.get(repo, [])
+                  if state in ("ALL", p["state"]) and (at is None or p[side]["id"] == at)]
         return self.json({"size": len(values), "limit": 25, "isLastPage": True, "values": values, "start": 0})
 
     async def _create(self, repo: str, data: Any) -> Response:
