@@ -539,7 +539,9 @@ class HttpClient:
 
     def redact(self, text: str) -> str:
         """`text` without any secret this client knows; applied to every message it writes."""
-        for secret in self._secrets:
+        # An auth that mints tokens as it goes (a GitHub App) names them in `minted_secrets`.
+        minted = getattr(self.auth, "minted_secrets", ())
+        for secret in (*self._secrets, *_secret_forms(minted)) if minted else self._secrets:
             text = text.replace(secret, REDACTED)
         return text
 

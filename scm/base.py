@@ -56,10 +56,11 @@ class ScmProvider(Protocol):
         ...
 
 
-def git_access(forge: ScmProvider) -> dict[str, Any]:
+async def git_access(forge: ScmProvider) -> dict[str, Any]:
     """What a fetch from `forge` needs, as keyword arguments of tools.workspace.Workspaces
-    (checkout, resolve, prefetch): its token, the HTTPS user that goes with it (GitLab wants
-    `oauth2`, Bitbucket `x-token-auth`, not GitHub's default) and its TLS settings (an internal
-    CA, see common.git.tls_config)."""
-    return {"token": forge.git_token(), "token_user": forge.token_user,
-            "git_config": tuple(getattr(forge, "git_config", ()))}
+    (checkout, resolve, prefetch): its token (a GitHub App's minted or refreshed first), the
+    HTTPS user that goes with it (GitLab wants `oauth2`, Bitbucket `x-token-auth`, not GitHub's
+    default) and its TLS settings (an internal CA, see common.git.tls_config)."""
+    refresh = getattr(forge, "refresh_git_token", None)
+    token = await refresh() if refresh is not None else forge.git_token()
+    return {"token": token, "token_user": forge.token_user, "git_config": tuple(getattr(forge, "git_config", ()))}

@@ -27,7 +27,7 @@ from typing import Any
 
 from domain import Confidence, ErrorEvent, FixResult, Issue
 from domain.redact import redactor
-from scm.base import git_access
+from scm.base import ScmError, git_access
 from server import connectors
 from server.config import BehaviorConfig, ProjectConfig, Secrets, Settings
 from server.pipeline.publish import PublishOutcome, clone_url, publish
@@ -238,9 +238,9 @@ class Triage:
         try:
             workspace = await stack.enter_async_context(self.workspaces.checkout(
                 url, project.default_branch, f"{self._prefix}-{data.issue_id}",
-                release=data.event.release, **git_access(forge),
+                release=data.event.release, **await git_access(forge),
             ))
-        except WorkspaceError as exc:
+        except (WorkspaceError, ScmError) as exc:
             await stack.aclose()
             raise TriageError(f"could not check out {project.scm_repo}: {exc}") from None
         ctx = ToolContext(worktree=workspace.path, event=data.event, source_root=project.source_root,
