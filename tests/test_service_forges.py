@@ -108,7 +108,8 @@ def llm() -> Iterator[FakeAnthropic]:
 
 
 @pytest.fixture(scope="module")
-def service(forges: dict[str, Forge], llm: FakeAnthropic, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def service(forges: dict[str, Forge], llm: FakeAnthropic,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     sentry = FakeSentry(token=SENTRY_TOKEN, org="test-org", load_fixtures=False)
     for kind, base in BASE_ISSUE.items():
         for n in range(1, 5):
