@@ -296,6 +296,11 @@ class Git:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in KEPT_GIT_VARS}
         env.update(BASE_ENV)
         if self.remote is not None:
+            if self.remote.config:
+                # The forge's own trust settings (`-c http.sslCAInfo`, see tls_config) must win,
+                # and git lets GIT_SSL_CAINFO/CAPATH from the environment override config.
+                for name in KEPT_GIT_VARS:
+                    env.pop(name, None)
             env.update(self.remote.env)
         return env
 
