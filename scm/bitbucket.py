@@ -22,14 +22,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote
 
 from pydantic import model_validator
 
-from common.config import ConnectorContext
 from common.http import BasicAuth, TokenAuth
 from scm.base import PullRequest, PullRequestSpec, ScmError
-from scm.forge import Forge, ForgeConfig, labels_footer, tls_settings
+from scm.forge import Forge, ForgeConfig, labels_footer, split_repo
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +82,9 @@ class BitbucketProvider(Forge):
         self.web_url = "https://bitbucket.org" if default else self.base_url.removesuffix("/2.0")
 
     @classmethod
-    def from_config(cls, config: BitbucketConfig, context: ConnectorContext) -> BitbucketProvider:
-        provider = cls(context.env(config.token_env) or "", base_url=config.base_url or DEFAULT_API_URL,
-                       auth=config.auth, username=config.username, close_source_branch=config.close_source_branch,
-                       **tls_settings(config), **cls.context_kwargs(context))
-        provider.name = config.key
-        return provider
+    def options(cls, config: BitbucketConfig) -> dict[str, Any]:
+        return {"base_url": config.base_url or DEFAULT_API_URL, "auth": config.auth, "username": config.username,
+                "close_source_branch": config.close_source_branch}
 
     def clone_url(self, repo: str) -> str:
         workspace, slug = _split(repo)
@@ -124,15 +119,12 @@ class BitbucketProvider(Forge):
 
 
 def _split(repo: str) -> tuple[str, str]:
-    workspace, sep, slug = repo.strip().strip("/").removesuffix(".git").partition("/")
-    if not sep or not workspace or not slug or "/" in slug or ".." in (workspace, slug):
-        raise ScmError(f"Bitbucket repository must be 'workspace/repo_slug', got {repo!r}")
-    return workspace, slug
+    return split_repo(repo, "workspace/repo_slug", "Bitbucket")
 
 
 def _repo_path(repo: str) -> str:
     workspace, slug = _split(repo)
-    return f"/repositories/{quote(workspace, safe='')}/{quote(slug, safe='')}"
+    return f"/repositories/{workspace}/{slug}"
 
 
 def _bbql_string(value: str) -> str:

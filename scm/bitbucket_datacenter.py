@@ -18,13 +18,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote
 
-from common.config import ConnectorContext
 from common.git import BEARER_USER
 from common.http import TokenAuth, safe_json
 from scm.base import PullRequest, PullRequestSpec, ScmError
-from scm.forge import Forge, ForgeConfig, labels_footer, tls_settings
+from scm.forge import Forge, ForgeConfig, labels_footer, split_repo
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +55,8 @@ class BitbucketDataCenterProvider(Forge):
                          token_user=BEARER_USER, **kwargs)
 
     @classmethod
-    def from_config(cls, config: BitbucketDataCenterConfig, context: ConnectorContext) -> BitbucketDataCenterProvider:
-        provider = cls(context.env(config.token_env) or "", base_url=config.base_url, **tls_settings(config),
-                       **cls.context_kwargs(context))
-        provider.name = config.key
-        return provider
+    def options(cls, config: BitbucketDataCenterConfig) -> dict[str, Any]:
+        return {"base_url": config.base_url}
 
     def clone_url(self, repo: str) -> str:
         key, slug = _split(repo)
@@ -118,15 +113,12 @@ def _duplicate_of(response: Any) -> dict[str, Any] | None:
 
 
 def _split(repo: str) -> tuple[str, str]:
-    key, sep, slug = repo.strip().strip("/").removesuffix(".git").partition("/")
-    if not sep or not key or not slug or "/" in slug or ".." in (key, slug):
-        raise ScmError(f"Bitbucket Data Center repository must be 'PROJECT_KEY/repo_slug', got {repo!r}")
-    return key, slug
+    return split_repo(repo, "PROJECT_KEY/repo_slug", "Bitbucket Data Center")
 
 
 def _repo_path(repo: str) -> str:
     key, slug = _split(repo)
-    return f"/projects/{quote(key, safe='')}/repos/{quote(slug, safe='')}"
+    return f"/projects/{key}/repos/{slug}"
 
 
 def _ref(pr: dict[str, Any], side: str) -> str | None:

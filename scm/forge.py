@@ -20,6 +20,7 @@ import time
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 
@@ -58,6 +59,15 @@ def labels_footer(body: str, labels: list[str]) -> str:
     if not labels:
         return body
     return f"{body}\n\n{LABELS_PREFIX}{' '.join(f'`{label}`' for label in labels)}"
+
+
+def split_repo(repo: str, form: str, vendor: str) -> tuple[str, str]:
+    """`owner/name` (Bitbucket's workspace/slug, Data Center's KEY/slug) → its two parts, quoted
+    for a URL path; anything else (more parts, `..`) is a clear error naming `form`."""
+    first, sep, second = repo.strip().strip("/").removesuffix(".git").partition("/")
+    if not sep or not first or not second or "/" in second or ".." in (first, second):
+        raise ScmError(f"{vendor} repository must be '{form}', got {repo!r}")
+    return quote(first, safe=""), quote(second, safe="")
 
 
 def clip_body(body: str, limit: int, vendor: str) -> str:
@@ -106,9 +116,19 @@ class Forge(HttpClient):
     def __repr__(self) -> str:
         return self.redact(f"{type(self).__name__}(base_url={self.base_url!r})")
 
-    @staticmethod
-    def context_kwargs(context: ConnectorContext) -> dict[str, Any]:
-        return {"max_attempts": context.max_attempts, "initial_backoff": context.backoff_seconds}
+    @classmethod
+    def from_config(cls, config: Any, context: ConnectorContext) -> Any:
+        """The provider an entry describes: its token from `token-env`, its own keys
+        (`options`), its TLS settings and the deployment's retry settings."""
+        provider = cls(context.env(config.token_env) or "", **cls.options(config), **tls_settings(config),
+                       max_attempts=context.max_attempts, initial_backoff=context.backoff_seconds)
+        provider.name = config.key
+        return provider
+
+    @classmethod
+    def options(cls, config: Any) -> dict[str, Any]:
+        """Constructor keywords from the forge's own config keys."""
+        return {}
 
     # ── the ScmProvider contract ─────────────────────────────────────────────────────────
 
@@ -152,4 +172,4 @@ class Forge(HttpClient):
         return ScmError(message, status=status, retryable=retryable)
 
 
-__all__ = ["LABELS_PREFIX", "Forge", "ForgeConfig", "clip_body", "labels_footer", "tls_settings"]
+__all__ = ["LABELS_PREFIX", "Forge", "ForgeConfig", "clip_body", "labels_footer", "split_repo", "tls_settings"]

@@ -20,10 +20,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
-from common.config import ConnectorContext
 from common.http import TokenAuth
 from scm.base import PullRequest, PullRequestSpec, ScmError
-from scm.forge import Forge, ForgeConfig, tls_settings
+from scm.forge import Forge, ForgeConfig
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +65,8 @@ class GitLabProvider(Forge):
         self.remove_source_branch = remove_source_branch
 
     @classmethod
-    def from_config(cls, config: GitLabConfig, context: ConnectorContext) -> GitLabProvider:
-        provider = cls(context.env(config.token_env) or "", base_url=config.base_url or DEFAULT_URL,
-                       remove_source_branch=config.remove_source_branch, **tls_settings(config),
-                       **cls.context_kwargs(context))
-        provider.name = config.key
-        return provider
+    def options(cls, config: GitLabConfig) -> dict[str, Any]:
+        return {"base_url": config.base_url or DEFAULT_URL, "remove_source_branch": config.remove_source_branch}
 
     def clone_url(self, repo: str) -> str:
         path = _check_repo(repo)

@@ -36,9 +36,13 @@ async def _no_sleep(_: float) -> None:
     return None
 
 
-def _instant(provider: Any) -> Any:
-    provider._sleep = _no_sleep
-    return provider
+def _served(fake: Any, entry: dict[str, Any], env: dict[str, str]) -> Iterator[tuple[Any, Any]]:
+    """(fake, provider): the fake on a real port, the provider built from `entry` (`{url}` in its
+    base-url is the fake's), its waits instant."""
+    with serve_app(fake.app) as url:
+        provider = build_connector("scms", {**entry, "base-url": entry["base-url"].format(url=url)}, env)
+        provider._sleep = _no_sleep
+        yield fake, provider
 
 
 @pytest.fixture
@@ -55,9 +59,7 @@ def origin(tmp_path: Path) -> Path:
 @pytest.fixture
 def gitlab(origin: Path) -> Iterator[tuple[FakeGitLab, Any]]:
     fake = FakeGitLab(token=GITLAB_TOKEN, repo_paths={"acme/backend/shop": origin})
-    with serve_app(fake.app) as url:
-        yield fake, _instant(build_connector("scms", {"type": "gitlab", "base-url": url},
-                                             {"AUTOFIXER_GITLAB_TOKEN": GITLAB_TOKEN}))
+    yield from _served(fake, {"type": "gitlab", "base-url": "{url}"}, {"AUTOFIXER_GITLAB_TOKEN": GITLAB_TOKEN})
 
 
 async def test_gitlab_sends_the_documented_merge_request(gitlab: tuple[FakeGitLab, Any]) -> None:
@@ -115,9 +117,8 @@ def bitbucket(origin: Path) -> Iterator[tuple[FakeBitbucket, Any]]:
     """A user's API token: Basic with the account e-mail for REST, the documented static user for git."""
     fake = FakeBitbucket(token=BB_TOKEN, repo_paths={"acme/shop": origin}, basic_user="bot@example.com",
                          git_user="x-bitbucket-api-token-auth")
-    with serve_app(fake.app) as url:
-        entry = {"type": "bitbucket", "base-url": f"{url}/2.0", "auth": "api-token", "username": "bot@example.com"}
-        yield fake, _instant(build_connector("scms", entry, {"AUTOFIXER_BITBUCKET_TOKEN": BB_TOKEN}))
+    entry = {"type": "bitbucket", "base-url": "{url}/2.0", "auth": "api-token", "username": "bot@example.com"}
+    yield from _served(fake, entry, {"AUTOFIXER_BITBUCKET_TOKEN": BB_TOKEN})
 
 
 async def test_bitbucket_api_token_pushes_and_opens(bitbucket: tuple[FakeBitbucket, Any], tmp_path: Path,
@@ -166,9 +167,8 @@ def test_bitbucket_basic_auth_kinds_need_a_username() -> None:
 @pytest.fixture
 def datacenter(origin: Path) -> Iterator[tuple[FakeBitbucketDataCenter, Any]]:
     fake = FakeBitbucketDataCenter(token=DC_TOKEN, repo_paths={"SHOP/backend": origin})
-    with serve_app(fake.app) as url:
-        yield fake, _instant(build_connector("scms", {"type": "bitbucket-datacenter", "base-url": url},
-                                             {"AUTOFIXER_BITBUCKET_DC_TOKEN": DC_TOKEN}))
+    yield from _served(fake, {"type": "bitbucket-datacenter", "base-url": "{url}"},
+                       {"AUTOFIXER_BITBUCKET_DC_TOKEN": DC_TOKEN})
 
 
 async def test_datacenter_duplicate_409_returns_the_existing_pull_request(

@@ -14,8 +14,8 @@ from tests.fakes.bitbucket_api import FakeBitbucket, FakeBitbucketDataCenter
 from tests.fakes.gitlab_api import FakeGitLab
 from tests.fakes.sentry_api import FakeSentry
 from tests.fakes.serve import serve_app
-from tests.test_agent_loop import BUGGY_LINE, FIXED_LINE, _git
-from tests.test_mcp import BRANCH, ISSUE, call, ok, origin, sentry, stdio_session, write_config
+from tests.test_agent_loop import FIXED_LINE, _git
+from tests.test_mcp import BRANCH, ok, origin, propose_and_open_twice, sentry, stdio_session, write_config
 
 __all__ = ["origin", "sentry"]  # fixtures, shared with tests/test_mcp.py
 
@@ -41,12 +41,7 @@ async def test_stdio_open_pull_request_on_each_forge(tmp_path: Path, sentry: tup
                               scm={"type": kind, "base-url": base_url},
                               projects=[{"source-project": "shop", "scm-repo": repo}])  # the forge's own git URL
         async with stdio_session(config, env={variable: TOKEN}) as (session, _):
-            ok(await call(session, "propose_patch", {"issue_id": ISSUE, "changes": [{
-                "file": "shop/cart.py", "original": BUGGY_LINE, "modified": FIXED_LINE}]}))
-            arguments = {"issue_id": ISSUE, "title": "Handle carts without discounts", "confidence": "HIGH",
-                         "body": "`discounts` defaults to None; treat it as no discount."}
-            opened = await call(session, "open_pull_request", arguments)
-            again = await call(session, "open_pull_request", arguments)
+            opened, again = await propose_and_open_twice(session)
 
     assert opened.structured_content is not None and opened.structured_content["state"] == "opened", ok(opened)
     assert again.structured_content == opened.structured_content

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import re
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typing import Any
 
 from quart import Quart, Response, request
 
-from tests.fakes.github_api import LoggedRequest, Scripted, _cgi_response, _parse_json
+from tests.fakes.github_api import LoggedRequest, Scripted, _parse_json, http_backend
 
 _GIT_PATH = re.compile(r"^(?P<repo>.+?)\.git/(?P<service>info/refs|git-upload-pack|git-receive-pack)$")
 
@@ -148,26 +147,7 @@ class FakeForge:
         if not self.git_allowed(auth):
             return Response("Authentication failed", 401, {"www-authenticate": 'Basic realm="git"'},
                             content_type="text/plain")
-        body = await request.get_data()
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "GIT_PROJECT_ROOT": str(path.parent),
-            "GIT_HTTP_EXPORT_ALL": "1",
-            "REMOTE_USER": "autofixer",  # authenticated: lets http-backend accept pushes
-            "PATH_INFO": f"/{path.name}/{service}",
-            "QUERY_STRING": request.query_string.decode(),
-            "REQUEST_METHOD": request.method,
-            "CONTENT_TYPE": request.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "HTTP_CONTENT_ENCODING": request.headers.get("Content-Encoding", ""),
-            "GIT_PROTOCOL": request.headers.get("Git-Protocol", ""),
-        }
-        proc = await asyncio.create_subprocess_exec(
-            "git", "http-backend", env=env,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )
-        out, _ = await proc.communicate(body)
-        return _cgi_response(out)
+        return await http_backend(path, service, "autofixer")
 
 
 __all__ = ["FakeForge", "basic_credentials", "bearer_token"]

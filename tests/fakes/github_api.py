@@ -487,26 +487,7 @@ class FakeGitHub:
                    if self._token_ok(t)):
             return Response("Invalid username or token.", 401, {"www-authenticate": 'Basic realm="GitHub"'},
                             content_type="text/plain")
-        body = await request.get_data()
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "GIT_PROJECT_ROOT": str(path.parent),
-            "GIT_HTTP_EXPORT_ALL": "1",
-            "REMOTE_USER": "x-access-token",  # authenticated: lets http-backend accept pushes
-            "PATH_INFO": f"/{path.name}/{service}",
-            "QUERY_STRING": request.query_string.decode(),
-            "REQUEST_METHOD": request.method,
-            "CONTENT_TYPE": request.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "HTTP_CONTENT_ENCODING": request.headers.get("Content-Encoding", ""),
-            "GIT_PROTOCOL": request.headers.get("Git-Protocol", ""),
-        }
-        proc = await asyncio.create_subprocess_exec(
-            "git", "http-backend", env=env,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )
-        out, _ = await proc.communicate(body)
-        return _cgi_response(out)
+        return await http_backend(path, service, "x-access-token")
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────
@@ -559,6 +540,31 @@ def _basic_password_is(auth: str | None, token: str) -> bool:
     return password == token
 
 
+async def http_backend(path: Path, service: str, user: str) -> Response:
+    """The current request, answered by `git http-backend` for the bare repository at `path`
+    (`user` is who the forge authenticated: it lets http-backend accept pushes)."""
+    body = await request.get_data()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GIT_PROJECT_ROOT": str(path.parent),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "REMOTE_USER": user,
+        "PATH_INFO": f"/{path.name}/{service}",
+        "QUERY_STRING": request.query_string.decode(),
+        "REQUEST_METHOD": request.method,
+        "CONTENT_TYPE": request.headers.get("Content-Type", ""),
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_CONTENT_ENCODING": request.headers.get("Content-Encoding", ""),
+        "GIT_PROTOCOL": request.headers.get("Git-Protocol", ""),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        "git", "http-backend", env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate(body)
+    return _cgi_response(out)
+
+
 def _cgi_response(out: bytes) -> Response:
     head, _, payload = out.partition(b"\r\n\r\n")
     status, headers = 200, {}
@@ -579,6 +585,7 @@ __all__ = [
     "FakeGitHub",
     "LoggedRequest",
     "Scripted",
+    "http_backend",
     "load_fixture",
     "recorded_already_exists",
     "recorded_label",
