@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, field_validator
 
 from common.config import ConnectorConfig, ConnectorContext, HttpUrlMixin
 from common.git import tls_config
@@ -33,12 +34,26 @@ from scm.base import PullRequest, PullRequestSpec, ScmError
 log = logging.getLogger(__name__)
 
 
-class ForgeConfig(ConnectorConfig, HttpUrlMixin):
+class TlsConfig(BaseModel):
+    """`ca-bundle` / `tls-verify`, for every forge entry (GitHub Enterprise included)."""
+
+    ca_bundle: str | None = None  # a PEM file: the internal CA of a self-managed forge
+    tls_verify: bool = True  # false: verify nothing (warned at start-up; prefer ca-bundle)
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"{value!r} is not a file (the PEM bundle of the forge's CA)")
+        if value is not None:
+            tls_verify(value)  # a file that is no PEM bundle: the same one-line config error
+        return value
+
+
+class ForgeConfig(ConnectorConfig, HttpUrlMixin, TlsConfig):
     """Keys every forge entry has besides `type`, `name` and its token variable."""
 
     base_url: str | None = None
-    ca_bundle: str | None = None  # a PEM file: the internal CA of a self-managed forge
-    tls_verify: bool = True  # false: verify nothing (warned at start-up; prefer ca-bundle)
 
 
 def tls_settings(config: Any) -> dict[str, Any]:
@@ -172,4 +187,5 @@ class Forge(HttpClient):
         return ScmError(message, status=status, retryable=retryable)
 
 
-__all__ = ["LABELS_PREFIX", "Forge", "ForgeConfig", "clip_body", "labels_footer", "split_repo", "tls_settings"]
+__all__ = ["LABELS_PREFIX", "Forge", "ForgeConfig", "TlsConfig", "clip_body", "labels_footer", "split_repo",
+           "tls_settings"]

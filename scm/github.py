@@ -55,7 +55,7 @@ from common.http import (
 )
 from scm import git_push
 from scm.base import PullRequest, PullRequestSpec, ScmError
-from scm.forge import tls_settings
+from scm.forge import TlsConfig, tls_settings
 from scm.github_app import InstallationAuth, InstallationTokens
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def enterprise_api_url(server: str) -> str:
     return server if server.endswith("/api/v3") else f"{server}/api/v3"
 
 
-class GitHubConfig(ConnectorConfig, HttpUrlMixin):
+class GitHubConfig(ConnectorConfig, HttpUrlMixin, TlsConfig):
     type: Literal["github"] = "github"
     base_url: str | None = None  # the REST API; GitHub Enterprise: https://HOST/api/v3
     token_env: str = "AUTOFIXER_GITHUB_TOKEN"  # fine-grained token: Contents, Pull requests, Issues: write
@@ -88,8 +88,6 @@ class GitHubConfig(ConnectorConfig, HttpUrlMixin):
     installation_id: int | None = None
     private_key_env: str = "AUTOFIXER_GITHUB_APP_PRIVATE_KEY"  # the PEM itself …
     private_key_path_env: str = "AUTOFIXER_GITHUB_APP_PRIVATE_KEY_FILE"  # … or the path of a file holding it
-    ca_bundle: str | None = None  # GitHub Enterprise Server behind an internal CA
-    tls_verify: bool = True
 
     @model_validator(mode="after")
     def _app_ids(self) -> GitHubConfig:
@@ -184,12 +182,13 @@ class GitHubProvider(HttpClient):
         app = None
         if config.auth == "app":
             assert config.app_id and config.installation_id is not None  # the config validator says so
+            key, trouble = _private_key(config, context)
+            if trouble:
+                log.warning("%s: %s", config.key, trouble)
             app = InstallationTokens(
-                config.app_id, config.installation_id, _private_key(config, context), api_url=base_url,
+                config.app_id, config.installation_id, key, api_url=base_url,
                 api_version=DEFAULT_API_VERSION, verify=tls["verify"], max_attempts=context.max_attempts,
-                initial_backoff=context.backoff_seconds,
-                missing_key_hint=(f"set {config.private_key_env} to the PEM, "
-                                  f"or {config.private_key_path_env} to its path"),
+                initial_backoff=context.backoff_seconds, missing_key_hint=trouble,
             )
         provider = cls("" if app else context.env(config.token_env) or "", base_url=base_url, app=app,
                        max_attempts=context.max_attempts, initial_backoff=context.backoff_seconds, **tls)
@@ -335,18 +334,20 @@ class GitHubProvider(HttpClient):
 # ── helpers ──────────────────────────────────────────────────────────────────────────────
 
 
-def _private_key(config: GitHubConfig, context: ConnectorContext) -> str | None:
-    """The app's PEM: the variable holding it, else the file the other variable points at."""
+def _private_key(config: GitHubConfig, context: ConnectorContext) -> tuple[str | None, str]:
+    """The app's PEM (the variable holding it, else the file the other variable points at), or
+    None and what to do about it: the job that needs a token then fails saying so."""
     if key := context.env(config.private_key_env):
-        return key.replace("\\n", "\n")  # one-line env files often hold the PEM with literal \n
+        return key.replace("\\n", "\n"), ""  # one-line env files often hold the PEM with literal \n
     path = context.env(config.private_key_path_env)
     if not path:
-        return None
+        return None, (f"set {config.private_key_env} to the app's private key, "
+                      f"or {config.private_key_path_env} to its path")
     try:
-        return Path(path).read_text()
+        return Path(path).read_text(), ""
     except OSError as exc:
-        raise ScmError(f"cannot read the GitHub App private key file named by {config.private_key_path_env}: "
-                       f"{exc.strerror or exc}") from None
+        return None, (f"cannot read the GitHub App private key file named by {config.private_key_path_env}: "
+                      f"{exc.strerror or exc}")
 
 
 def _split_repo(repo: str) -> tuple[str, str]:

@@ -130,6 +130,10 @@ async def test_tls_verify_false_works_and_is_warned_about(https_gitlab: tuple[st
     await gitlab.aclose()
 
 
-def test_an_unreadable_ca_bundle_is_a_clear_start_up_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"ca-bundle .* is not a readable PEM"):
+def test_a_bad_ca_bundle_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match=r"missing.pem' is not a file"):  # the config's one-line error
         forge("https://gitlab.example.com", **{"ca-bundle": str(tmp_path / "missing.pem")})
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("not a certificate")
+    with pytest.raises(Exception, match=r"ca-bundle .* is not a readable PEM"):
+        forge("https://gitlab.example.com", **{"ca-bundle": str(not_pem)})
