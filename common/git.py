@@ -162,7 +162,14 @@ def normalize_clone_url(url: str) -> str:
     return url
 
 
+# The "user" that makes git send `Authorization: Bearer <token>` instead of Basic (Bitbucket Data
+# Center's project and repository tokens accept nothing else). A colon cannot be in a Basic user.
+BEARER_USER = ":bearer"
+
+
 def _auth_header(token: str, user: str) -> str:
+    if user == BEARER_USER:
+        return f"Authorization: Bearer {token}"
     return "Authorization: Basic " + base64.b64encode(f"{user}:{token}".encode()).decode("ascii")
 
 
@@ -196,6 +203,15 @@ def secrets_of(token: str | None, *, user: str = TOKEN_USER) -> tuple[str, ...]:
     return (token, header.split(" ", 2)[-1], f"{user}:{token}")
 
 
+def tls_config(ca_bundle: str | None = None, *, verify: bool = True) -> tuple[str, ...]:
+    """`-c` settings for a forge behind an internal CA: trust `ca_bundle` (a PEM file) instead
+    of the system store, or (the loudly warned escape hatch) verify nothing. A path is no
+    secret, so it may sit in argv."""
+    if not verify:
+        return ("http.sslVerify=false",)
+    return (f"http.sslCAInfo={ca_bundle}",) if ca_bundle else ()
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, "***")
@@ -215,15 +231,17 @@ class Remote:
     url: str  # normalised and credential-free: safe to show, log and store
     env: Mapping[str, str] = field(default_factory=dict)  # GIT_CONFIG_* carrying the token
     secrets: tuple[str, ...] = ()  # every form of the token, scrubbed from git's output
+    config: tuple[str, ...] = ()  # `-c` settings for talking to it (TLS trust: see tls_config)
 
     @classmethod
-    def of(cls, clone_url: str, token: str | None = None, *, user: str = TOKEN_USER) -> Remote:
+    def of(cls, clone_url: str, token: str | None = None, *, user: str = TOKEN_USER,
+           config: tuple[str, ...] = ()) -> Remote:
         """A token pasted into the URL is lifted out and used like `token` (which wins)."""
         url, embedded = split_credentials(clone_url)
         token = token or embedded
         url = normalize_clone_url(url)
         secrets = (*secrets_of(token, user=user), *((embedded,) if embedded else ()))
-        return cls(url=url, env=auth_env(url, token, user=user), secrets=secrets)
+        return cls(url=url, env=auth_env(url, token, user=user), secrets=secrets, config=config)
 
     @property
     def is_local(self) -> bool:
@@ -263,7 +281,8 @@ class Git:
 
     def argv(self, *args: str) -> list[str]:
         """The full command line; it never holds a secret, so it is safe to log."""
-        settings = [*self.config, *HARDENED_CONFIG]  # hardening last: a later -c wins
+        remote_config = self.remote.config if self.remote is not None else ()
+        settings = [*self.config, *remote_config, *HARDENED_CONFIG]  # hardening last: a later -c wins
         if self.remote is not None and self.remote.is_local:
             settings.append("protocol.file.allow=always")
         cmd = [GIT]
@@ -277,6 +296,11 @@ class Git:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in KEPT_GIT_VARS}
         env.update(BASE_ENV)
         if self.remote is not None:
+            if self.remote.config:
+                # The forge's own trust settings (`-c http.sslCAInfo`, see tls_config) must win,
+                # and git lets GIT_SSL_CAINFO/CAPATH from the environment override config.
+                for name in KEPT_GIT_VARS:
+                    env.pop(name, None)
             env.update(self.remote.env)
         return env
 
@@ -367,6 +391,7 @@ class Git:
 
 __all__ = [
     "BASE_ENV",
+    "BEARER_USER",
     "DEFAULT_TIMEOUT_S",
     "HARDENED_CONFIG",
     "KEPT_GIT_VARS",
@@ -383,4 +408,5 @@ __all__ = [
     "scrub",
     "secrets_of",
     "split_credentials",
+    "tls_config",
 ]

@@ -32,6 +32,7 @@ import base64
 import email.utils
 import logging
 import random
+import ssl
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
@@ -317,10 +318,12 @@ class HttpClient:
         follow_redirects: bool = False,
         http: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.time,
         logger: logging.Logger | None = None,
     ) -> None:
+        self.verify = verify  # see tls_verify: an internal CA's bundle, never "off" by default
         self.base_url = normalise_base_url(base_url, what=f"{self.service} base URL")
         self.auth = auth
         self.timeout = timeout
@@ -427,7 +430,7 @@ class HttpClient:
         # connector (one GitHub provider shared by every job) can outlive a loop (asyncio.run
         # per CLI command, a test per loop), so a new loop gets a new pool; one loop, one pool.
         if self._http is None or self._http.is_closed or self._loop is not loop:
-            self._http = httpx.AsyncClient(transport=self._transport, timeout=self.timeout)
+            self._http = httpx.AsyncClient(transport=self._transport, timeout=self.timeout, verify=self.verify)
             self._loop = loop
         return self._http
 
@@ -539,12 +542,28 @@ class HttpClient:
 
     def redact(self, text: str) -> str:
         """`text` without any secret this client knows; applied to every message it writes."""
-        for secret in self._secrets:
+        # An auth that mints tokens as it goes (a GitHub App) names them in `minted_secrets`.
+        minted = getattr(self.auth, "minted_secrets", ())
+        for secret in (*self._secrets, *_secret_forms(minted)) if minted else self._secrets:
             text = text.replace(secret, REDACTED)
         return text
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────
+
+
+def tls_verify(ca_bundle: str | None = None, *, verify: bool = True) -> ssl.SSLContext | bool:
+    """httpx's `verify=` for a server behind an internal CA: the system store plus nothing else
+    (True), an SSL context trusting `ca_bundle` (a PEM file; a clear error when unreadable), or
+    False for the loudly warned `tls-verify: false` escape hatch."""
+    if not verify:
+        return False
+    if not ca_bundle:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"ca-bundle {ca_bundle!r} is not a readable PEM certificate bundle: {exc}") from None
 
 
 def normalise_base_url(base_url: str, *, what: str = "base URL") -> str:
@@ -577,5 +596,5 @@ def _retry_of(state: RetryCallState) -> _Retry:
 
 __all__ = [
     "DEFAULT_RETRY", "REDACTED", "USER_AGENT", "BasicAuth", "HttpClient", "HttpError", "RetryPolicy", "TokenAuth",
-    "error_message", "normalise_base_url", "reset_wait", "retry_after", "safe_json", "status_phrase",
+    "error_message", "normalise_base_url", "reset_wait", "retry_after", "safe_json", "status_phrase", "tls_verify",
 ]

@@ -10,14 +10,14 @@ idempotently: an open request for the same head branch is found and returned, no
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
 from common.http import HttpError
 from domain.pull_request import PullRequest, PullRequestSpec
 
-__all__ = ["PullRequest", "PullRequestSpec", "ScmError", "ScmProvider"]
+__all__ = ["PullRequest", "PullRequestSpec", "ScmError", "ScmProvider", "git_access"]
 
 
 class ScmError(HttpError):
@@ -54,3 +54,13 @@ class ScmProvider(Protocol):
     async def open_pull_request(self, spec: PullRequestSpec) -> PullRequest:
         """Create the PR (and its labels); an existing open PR for the head is returned instead."""
         ...
+
+
+async def git_access(forge: ScmProvider) -> dict[str, Any]:
+    """What a fetch from `forge` needs, as keyword arguments of tools.workspace.Workspaces
+    (checkout, resolve, prefetch): its token (a GitHub App's minted or refreshed first), the
+    HTTPS user that goes with it (GitLab wants `oauth2`, Bitbucket `x-token-auth`, not GitHub's
+    default) and its TLS settings (an internal CA, see common.git.tls_config)."""
+    refresh = getattr(forge, "refresh_git_token", None)
+    token = await refresh() if refresh is not None else forge.git_token()
+    return {"token": token, "token_user": forge.token_user, "git_config": tuple(getattr(forge, "git_config", ()))}

@@ -51,6 +51,7 @@ async def push_branch(
     *,
     token_user: str = TOKEN_USER,
     timeout: float = PUSH_TIMEOUT_S,
+    git_config: tuple[str, ...] = (),
 ) -> None:
     """`git push --force <clone_url> HEAD:refs/heads/<branch>` from `worktree`.
 
@@ -58,7 +59,8 @@ async def push_branch(
     earlier attempt pushed. Raises ScmError (message scrubbed of the token) on any failure.
     """
     check_branch(branch)
-    remote = Remote.of(clone_url, token, user=token_user)  # a token pasted into the URL is used, never stored
+    # A token pasted into the URL is used, never stored.
+    remote = Remote.of(clone_url, token, user=token_user, config=git_config)
     if remote.url.startswith("-"):
         raise ScmError("refusing to push to a clone URL that starts with '-'")
     where = f"{branch} to {redact_url(remote.url)}"

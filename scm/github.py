@@ -37,6 +37,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
 import httpx
+from pydantic import model_validator
 
 from common.config import ConnectorConfig, ConnectorContext, HttpUrlMixin
 from common.git import TOKEN_USER
@@ -54,6 +55,8 @@ from common.http import (
 )
 from scm import git_push
 from scm.base import PullRequest, PullRequestSpec, ScmError
+from scm.forge import TlsConfig, tls_settings
+from scm.github_app import InstallationAuth, InstallationTokens
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +78,22 @@ def enterprise_api_url(server: str) -> str:
     return server if server.endswith("/api/v3") else f"{server}/api/v3"
 
 
-class GitHubConfig(ConnectorConfig, HttpUrlMixin):
+class GitHubConfig(ConnectorConfig, HttpUrlMixin, TlsConfig):
     type: Literal["github"] = "github"
     base_url: str | None = None  # the REST API; GitHub Enterprise: https://HOST/api/v3
     token_env: str = "AUTOFIXER_GITHUB_TOKEN"  # fine-grained token: Contents, Pull requests, Issues: write
+    # auth: app — a GitHub App installation instead of a token (see scm.github_app).
+    auth: Literal["token", "app"] = "token"
+    app_id: str | None = None  # the app's client id (recommended) or numeric app id
+    installation_id: int | None = None
+    private_key_env: str = "AUTOFIXER_GITHUB_APP_PRIVATE_KEY"  # the PEM itself …
+    private_key_path_env: str = "AUTOFIXER_GITHUB_APP_PRIVATE_KEY_FILE"  # … or the path of a file holding it
+
+    @model_validator(mode="after")
+    def _app_ids(self) -> GitHubConfig:
+        if self.auth == "app" and (not self.app_id or self.installation_id is None):
+            raise ValueError("auth: app needs app-id and installation-id (both on the app's settings page)")
+        return self
 
 
 class GitHubProvider(HttpClient):
@@ -112,6 +127,9 @@ class GitHubProvider(HttpClient):
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
+        app: InstallationTokens | None = None,
+        verify: Any = True,
+        git_config: tuple[str, ...] = (),
     ) -> None:
         retry = RetryPolicy(
             max_attempts=max_attempts,
@@ -133,12 +151,14 @@ class GitHubProvider(HttpClient):
         super().__init__(
             base_url,
             # The token may be empty: a dry run that only pushes to a local path needs none.
-            auth=TokenAuth(token) if token else None,
+            auth=InstallationAuth(app) if app is not None else TokenAuth(token) if token else None,
             headers={"Accept": MEDIA_TYPE, "X-GitHub-Api-Version": api_version},
             timeout=timeout, retry=retry, follow_redirects=True, transport=transport,
-            sleep=sleep, clock=clock, logger=log,
+            verify=verify, sleep=sleep, clock=clock, logger=log,
         )
         self._token = token
+        self.app = app
+        self.git_config = git_config
         self.api_version = api_version
         self.write_interval = write_interval
         self.token_user = token_user
@@ -157,8 +177,21 @@ class GitHubProvider(HttpClient):
 
     @classmethod
     def from_config(cls, config: GitHubConfig, context: ConnectorContext) -> GitHubProvider:
-        provider = cls(context.env(config.token_env) or "", base_url=config.base_url or DEFAULT_API_URL,
-                       max_attempts=context.max_attempts, initial_backoff=context.backoff_seconds)
+        base_url = config.base_url or DEFAULT_API_URL
+        tls = tls_settings(config)
+        app = None
+        if config.auth == "app":
+            assert config.app_id and config.installation_id is not None  # the config validator says so
+            key, trouble = _private_key(config, context)
+            if trouble:
+                log.warning("%s: %s", config.key, trouble)
+            app = InstallationTokens(
+                config.app_id, config.installation_id, key, api_url=base_url,
+                api_version=DEFAULT_API_VERSION, verify=tls["verify"], max_attempts=context.max_attempts,
+                initial_backoff=context.backoff_seconds, missing_key_hint=trouble,
+            )
+        provider = cls("" if app else context.env(config.token_env) or "", base_url=base_url, app=app,
+                       max_attempts=context.max_attempts, initial_backoff=context.backoff_seconds, **tls)
         provider.name = config.key
         return provider
 
@@ -168,13 +201,20 @@ class GitHubProvider(HttpClient):
         return f"{host}/{repo}.git"
 
     def git_token(self) -> str | None:
+        """The token, or (GitHub App) the cached installation token: callers about to run git
+        await `refresh_git_token()` first (scm.base.git_access does), so it is fresh."""
+        if self.app is not None:
+            return self.app.cached
         return self._token or None
+
+    async def refresh_git_token(self) -> str | None:
+        return await self.app.token() if self.app is not None else self.git_token()
 
     # ── ScmProvider ──────────────────────────────────────────────────────────────────────
 
     async def push_branch(self, worktree: Path, branch: str, clone_url: str) -> None:
-        await git_push.push_branch(worktree, branch, clone_url, self._token or None,
-                                   token_user=self.token_user, timeout=self.push_timeout)
+        await git_push.push_branch(worktree, branch, clone_url, await self.refresh_git_token(),
+                                   token_user=self.token_user, timeout=self.push_timeout, git_config=self.git_config)
 
     async def find_open_pull_request(self, repo: str, head: str) -> PullRequest | None:
         owner, _ = _split_repo(repo)
@@ -292,6 +332,22 @@ class GitHubProvider(HttpClient):
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────
+
+
+def _private_key(config: GitHubConfig, context: ConnectorContext) -> tuple[str | None, str]:
+    """The app's PEM (the variable holding it, else the file the other variable points at), or
+    None and what to do about it: the job that needs a token then fails saying so."""
+    if key := context.env(config.private_key_env):
+        return key.replace("\\n", "\n"), ""  # one-line env files often hold the PEM with literal \n
+    path = context.env(config.private_key_path_env)
+    if not path:
+        return None, (f"set {config.private_key_env} to the app's private key, "
+                      f"or {config.private_key_path_env} to its path")
+    try:
+        return Path(path).read_text(), ""
+    except OSError as exc:
+        return None, (f"cannot read the GitHub App private key file named by {config.private_key_path_env}: "
+                      f"{exc.strerror or exc}")
 
 
 def _split_repo(repo: str) -> tuple[str, str]:

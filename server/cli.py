@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     demo.add_argument("--workdir", help="use this directory (kept) instead of a temporary one")
+    demo.add_argument("--scm", choices=("gitlab", "bitbucket", "bitbucket-datacenter"),
+                      help="open a real merge/pull request through this forge's provider, "
+                           "against a local stand-in for its API")
     demo.set_defaults(func=_demo)
 
     from server.mcp.cli import add_mcp_parser
@@ -153,7 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from server import demo
 
-    return demo.main(keep=args.keep, workdir=args.workdir)
+    return demo.main(keep=args.keep, workdir=args.workdir, scm=args.scm)
 
 
 def _retry(args: argparse.Namespace) -> int:

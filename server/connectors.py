@@ -31,6 +31,9 @@ SOURCES: dict[str, str] = {
 }
 FORGES: dict[str, str] = {
     "github": "scm.github:GitHubProvider",
+    "gitlab": "scm.gitlab:GitLabProvider",
+    "bitbucket": "scm.bitbucket:BitbucketProvider",
+    "bitbucket-datacenter": "scm.bitbucket_datacenter:BitbucketDataCenterProvider",
 }
 PROVIDERS: dict[str, str] = {
     "anthropic": "agent.anthropic_provider:AnthropicProvider",

@@ -33,6 +33,9 @@ from agent.transcript import read_transcript, transcript_path
 from common.git import Git
 from server import logs
 from server.config import Secrets, Settings, parse_settings
+from server.demo_forge import LABELS as STAND_IN_LABELS
+from server.demo_forge import REPOS as STAND_IN_REPOS
+from server.demo_forge import ForgeStandIn
 from server.http.app import create_app
 from server.metrics import Metrics
 from sources.sentry.webhook import sign
@@ -91,22 +94,27 @@ def sentry_stand_in(event: dict[str, Any], token: str) -> Quart:
     return app
 
 
-def _settings(workdir: Path, sentry_url: str, origin: Path, live: bool) -> Settings:
+def _settings(workdir: Path, sentry_url: str, origin: Path, live: bool,
+              forge: tuple[ForgeStandIn, str] | None = None) -> Settings:
     llm: dict[str, Any] = {"provider": "anthropic"} if live else {
         "provider": "replay", "replay-file": str(_assets() / "turns.json"),
     }
+    # --scm: a real merge/pull request through the forge's provider, to the local stand-in.
+    scm = {} if forge is None else {"scm": {"type": forge[0].kind, "base-url": forge[0].api_root(forge[1])}}
+    repo = f"{ORG}/{PROJECT}" if forge is None else STAND_IN_REPOS[forge[0].kind]
     return parse_settings({
         "source": {"type": "sentry", "base-url": sentry_url, "org": ORG},
+        **scm,
         "llm": {**llm, "max-steps": 20, "max-cost-usd": 1.0},
-        "projects": [{"source-project": PROJECT, "scm-repo": f"{ORG}/{PROJECT}", "clone-url": str(origin)}],
-        "behavior": {"dry-run": True},
+        "projects": [{"source-project": PROJECT, "scm-repo": repo, "clone-url": str(origin)}],
+        "behavior": {"dry-run": forge is None},
         "worker": {"concurrency": 1, "poll-interval-seconds": 0.1},
         "server": {"host": "127.0.0.1", "port": _free_port()},
         "state-dir": str(workdir / "state"),
     }, source="demo")
 
 
-async def _serve(app: Quart, port: int, stop: asyncio.Event) -> asyncio.Task[None]:
+async def _serve(app: Quart, port: int, stop: asyncio.Event, health: str = "/health") -> asyncio.Task[None]:
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None
@@ -115,14 +123,14 @@ async def _serve(app: Quart, port: int, stop: asyncio.Event) -> asyncio.Task[Non
     async with httpx.AsyncClient() as client:
         for _ in range(300):
             try:
-                await client.get(f"http://127.0.0.1:{port}/health")
+                await client.get(f"http://127.0.0.1:{port}{health}")
                 return task
             except httpx.TransportError:
                 await asyncio.sleep(0.05)
     raise RuntimeError(f"nothing listening on port {port}")
 
 
-async def run_demo(workdir: Path) -> int:
+async def run_demo(workdir: Path, scm: str | None = None) -> int:
     started = time.monotonic()
     llm_key = os.environ.get("AUTOFIXER_LLM_KEY") or os.environ.get("ANTHROPIC_API_KEY")
     live = bool(llm_key)
@@ -141,17 +149,21 @@ async def run_demo(workdir: Path) -> int:
     _say(f"[1/5] sample project committed to a local git origin: {origin}")
 
     sentry_port = _free_port()
-    settings = _settings(workdir, f"http://127.0.0.1:{sentry_port}", origin, live)
+    forge = None if scm is None else (ForgeStandIn(scm, secrets.token_hex(16)), f"http://127.0.0.1:{_free_port()}")
+    settings = _settings(workdir, f"http://127.0.0.1:{sentry_port}", origin, live, forge)
     env_secrets = Secrets(settings, environ={
         "AUTOFIXER_SENTRY_TOKEN": sentry_token, "AUTOFIXER_WEBHOOK_SECRET": webhook_secret,
         **({"AUTOFIXER_LLM_KEY": llm_key} if llm_key else {}),
+        **({settings.scm_configs[0].token_env: forge[0].token} if forge else {}),  # type: ignore[attr-defined]
     })
     logs.configure("WARNING", env_secrets.values())
     stop = asyncio.Event()
-    tasks = [
-        await _serve(sentry_stand_in(event, sentry_token), sentry_port, stop),
-        await _serve(create_app(settings, env_secrets, Metrics()), settings.server.port, stop),
-    ]
+    tasks = [await _serve(sentry_stand_in(event, sentry_token), sentry_port, stop)]
+    if forge is not None:
+        tasks.append(await _serve(forge[0].app(), int(forge[1].rsplit(":", 1)[1]), stop, health="/"))
+        _say(f"  forge: {STAND_IN_LABELS[forge[0].kind]} STAND-IN — a local stand-in for its REST API at "
+             f"{forge[1]} (server/demo_forge.py); the branch is pushed to the local origin")
+    tasks.append(await _serve(create_app(settings, env_secrets, Metrics()), settings.server.port, stop))
     base = f"http://127.0.0.1:{settings.server.port}"
     _say(f"[2/5] autofixer service running at {base} (job store: {settings.state_dir})")
     try:
@@ -167,7 +179,8 @@ async def run_demo(workdir: Path) -> int:
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return _report(job, origin, workdir, live, time.monotonic() - started)
+    return _report(job, origin, workdir, live, time.monotonic() - started,
+                   None if forge is None else STAND_IN_LABELS[forge[0].kind])
 
 
 async def _follow(client: httpx.AsyncClient, base: str, job_id: str, state_dir: Path) -> dict[str, Any]:
@@ -194,7 +207,8 @@ async def _follow(client: httpx.AsyncClient, base: str, job_id: str, state_dir: 
     raise TimeoutError(f"job {job_id} did not finish")
 
 
-def _report(job: dict[str, Any], origin: Path, workdir: Path, live: bool, seconds: float) -> int:
+def _report(job: dict[str, Any], origin: Path, workdir: Path, live: bool, seconds: float,
+            forge: str | None = None) -> int:
     outcome = job.get("outcome") or {}
     fix, pr = outcome.get("fix"), outcome.get("publication")
     _say()
@@ -208,7 +222,10 @@ def _report(job: dict[str, Any], origin: Path, workdir: Path, live: bool, second
     _say(f"  pull request: {pr['state']} — {pr['reason']}")
     _say()
     _say("=" * 78)
-    _say(f"Pull request that would be opened (dry run){label}")
+    if forge is None:
+        _say(f"Pull request that would be opened (dry run){label}")
+    else:
+        _say(f"Opened on the {forge} STAND-IN: #{pr['pr_number']} {pr['pr_url']}{label}")
     _say(f"  {pr['branch']} -> main   labels: {', '.join(pr['labels'])}")
     _say(f"  title: {pr['title']}")
     _say("-" * 78)
@@ -243,11 +260,11 @@ def _pytest(cwd: Path) -> tuple[bool, str]:
     return proc.returncode == 0, summary.strip("= ")
 
 
-def main(keep: bool = False, workdir: str | None = None) -> int:
+def main(keep: bool = False, workdir: str | None = None, scm: str | None = None) -> int:
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="autofixer-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
-        return asyncio.run(run_demo(root))
+        return asyncio.run(run_demo(root, scm))
     finally:
         if not keep and not workdir:
             shutil.rmtree(root, ignore_errors=True)

@@ -339,6 +339,15 @@ async def test_agent_and_mcp_share_one_validation_path(config: Path, origin: Pat
 # ---- the pull request through the fake GitHub ------------------------------------------------
 
 
+async def propose_and_open_twice(session: ClientSession) -> tuple[types.CallToolResult, types.CallToolResult]:
+    """Stage the shop's fix on ISSUE, then call open_pull_request twice with the same arguments."""
+    ok(await call(session, "propose_patch", {"issue_id": ISSUE, "changes": [{
+        "file": "shop/cart.py", "original": BUGGY_LINE, "modified": FIXED_LINE}]}))
+    arguments = {"issue_id": ISSUE, "title": "Handle carts without discounts", "confidence": "HIGH",
+                 "body": "`discounts` defaults to None; treat it as no discount."}
+    return await call(session, "open_pull_request", arguments), await call(session, "open_pull_request", arguments)
+
+
 async def test_stdio_open_pull_request_through_the_fake_github(
     tmp_path: Path, sentry: tuple[FakeSentry, str, str], origin: Path
 ) -> None:
@@ -351,12 +360,7 @@ async def test_stdio_open_pull_request_through_the_fake_github(
         config = write_config(tmp_path, sentry[1], str(bare), behavior={"dry-run": False},
                               scm={"type": "github", "base-url": github_url})
         async with stdio_session(config, env={"AUTOFIXER_GITHUB_TOKEN": GITHUB_TOKEN}) as (session, _):
-            ok(await call(session, "propose_patch", {"issue_id": ISSUE, "changes": [{
-                "file": "shop/cart.py", "original": BUGGY_LINE, "modified": FIXED_LINE}]}))
-            arguments = {"issue_id": ISSUE, "title": "Handle carts without discounts", "confidence": "HIGH",
-                         "body": "`discounts` defaults to None; treat it as no discount."}
-            opened = await call(session, "open_pull_request", arguments)
-            again = await call(session, "open_pull_request", arguments)
+            opened, again = await propose_and_open_twice(session)
 
     url = "https://github.com/acme/shop/pull/1"
     assert ok(opened) == f"Opened {url} (branch {BRANCH})." and opened.structured_content["state"] == "opened"

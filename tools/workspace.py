@@ -211,15 +211,18 @@ class Workspaces:
         *,
         release: str | None = None,
         token: str | None = None,
+        token_user: str | None = None,
+        git_config: tuple[str, ...] = (),
         commit: str | None = None,
     ) -> AsyncIterator[Workspace]:
         """Fetch the mirror and yield a fresh worktree; it is removed when the block exits.
 
         The worktree is at `commit` when given (recovering a job pinned to its base), else at
         the release's commit when the release names one in the repository, else at the head
-        of `default_branch`.
+        of `default_branch`. `token_user` is the HTTPS user the forge wants with its token
+        (GitLab `oauth2`, Bitbucket `x-token-auth`, …); `git_config` its TLS settings.
         """
-        remote = self._remote(clone_url, token)
+        remote = self._remote(clone_url, token, token_user, git_config)
         mirror = self.mirror_path(clone_url)
         pinned_here = commit is not None and await asyncio.to_thread(self._has_commit, remote, mirror, commit)
         if not pinned_here:
@@ -234,10 +237,11 @@ class Workspaces:
             await asyncio.shield(asyncio.to_thread(self._remove_worktree, remote, mirror, ws.path))
 
     async def resolve(self, clone_url: str, default_branch: str, *, release: str | None = None,
-                      token: str | None = None) -> Resolved:
+                      token: str | None = None, token_user: str | None = None,
+                      git_config: tuple[str, ...] = ()) -> Resolved:
         """Fetch, then name the commit `checkout` would use, without writing a worktree (so a
         durable workflow can record it once and pin later checkouts with `commit=`)."""
-        remote = self._remote(clone_url, token)
+        remote = self._remote(clone_url, token, token_user, git_config)
         mirror = self.mirror_path(clone_url)
         await self._sync(remote, mirror)
         target, sha, ref = await asyncio.to_thread(self._resolve_target, remote, mirror, default_branch, release, None)
@@ -248,15 +252,17 @@ class Workspaces:
         sha = commit.strip().lower()
         return (mirror / "HEAD").exists() and bool(_SHA_RE.match(sha)) and _rev_parse(remote, mirror, sha) is not None
 
-    def _remote(self, clone_url: str, token: str | None) -> Remote:
-        return Remote.of(clone_url, token, user=self.token_user)
+    def _remote(self, clone_url: str, token: str | None, token_user: str | None = None,
+                git_config: tuple[str, ...] = ()) -> Remote:
+        return Remote.of(clone_url, token, user=token_user or self.token_user, config=git_config)
 
     # ---- mirror ----------------------------------------------------------------------------
 
-    async def prefetch(self, clone_url: str, *, token: str | None = None) -> Path:
+    async def prefetch(self, clone_url: str, *, token: str | None = None, token_user: str | None = None,
+                       git_config: tuple[str, ...] = ()) -> Path:
         """Clone or fetch a repository's mirror ahead of its first job; returns the mirror path."""
         mirror = self.mirror_path(clone_url)
-        await self._sync(self._remote(clone_url, token), mirror)
+        await self._sync(self._remote(clone_url, token, token_user, git_config), mirror)
         return mirror
 
     async def _sync(self, remote: Remote, mirror: Path) -> None:

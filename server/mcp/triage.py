@@ -27,6 +27,7 @@ from typing import Any
 
 from domain import Confidence, ErrorEvent, FixResult, Issue
 from domain.redact import redactor
+from scm.base import ScmError, git_access
 from server import connectors
 from server.config import BehaviorConfig, ProjectConfig, Secrets, Settings
 from server.pipeline.publish import PublishOutcome, clone_url, publish
@@ -231,22 +232,20 @@ class Triage:
                 f"issue {data.issue_id} belongs to {self.source.label} project {data.project_slug or '(unknown)'!r}, "
                 "which is not in projects[] of the configuration, so there is no repository to work on; add it there"
             )
-        url = clone_url(project, self.forges[self.settings.scm_of(project)])
+        forge = self.forges[self.settings.scm_of(project)]
+        url = clone_url(project, forge)
         stack = AsyncExitStack()
         try:
             workspace = await stack.enter_async_context(self.workspaces.checkout(
                 url, project.default_branch, f"{self._prefix}-{data.issue_id}",
-                release=data.event.release, token=self._scm_token(),
+                release=data.event.release, **await git_access(forge),
             ))
-        except WorkspaceError as exc:
+        except (WorkspaceError, ScmError) as exc:
             await stack.aclose()
             raise TriageError(f"could not check out {project.scm_repo}: {exc}") from None
         ctx = ToolContext(worktree=workspace.path, event=data.event, source_root=project.source_root,
                           base_sha=workspace.base_sha, policy=project.patch_policy)
         return IssueWorkspace(data.issue_id, project, workspace, ctx, stack, last_used=self._clock())
-
-    def _scm_token(self) -> str | None:
-        return next(iter(self.forges.values())).git_token()
 
     async def reap_idle(self) -> list[str]:
         """Remove the worktrees of issues unused for `idle_timeout` seconds; returns their ids."""

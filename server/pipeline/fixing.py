@@ -29,6 +29,7 @@ from agent.provider import ModelRequest, ModelTurn, ProviderError, ProviderUnava
 from agent.transcript import Transcript
 from domain import ErrorEvent, FixResult
 from domain.job import PublishOutcome
+from scm.base import ScmError, git_access
 from server.config import ProjectConfig, Settings
 from server.pipeline.publish import clone_url, publish
 from server.pipeline.services import services
@@ -130,8 +131,8 @@ async def _resolve_base(url: str, branch: str, release: str | None, forge: str =
     svc = services()
     found = svc.forges.get(forge) or next(iter(svc.forges.values()))
     try:
-        resolved = await svc.workspaces.resolve(url, branch, release=release, token=found.git_token())
-    except WorkspaceError as exc:
+        resolved = await svc.workspaces.resolve(url, branch, release=release, **await git_access(found))
+    except (WorkspaceError, ScmError) as exc:  # ScmError: a GitHub App token could not be minted
         return BaseCommit(error=str(exc)).model_dump(exclude_defaults=True)
     base = BaseCommit(sha=resolved.sha, target=resolved.target, branch=resolved.branch)
     return base.model_dump(exclude_defaults=True)
@@ -187,8 +188,11 @@ async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent,
         return FixOutcome(reason=base.error)
     log.info("checking out %s at %s (%s)", project.scm_repo, base.sha[:12], base.target)
     try:
-        async with svc.workspaces.checkout(url, project.default_branch, job_id, commit=base.sha,
-                                           token=forge.git_token()) as ws:
+        access = await git_access(forge)
+    except ScmError as exc:  # a GitHub App token could not be minted
+        return FixOutcome(reason=str(exc))
+    try:
+        async with svc.workspaces.checkout(url, project.default_branch, job_id, commit=base.sha, **access) as ws:
             ctx = ToolContext(worktree=ws.path, event=event, source_root=project.source_root,
                               base_sha=ws.base_sha, policy=project.patch_policy)
             deadline = await start_clock(settings.llm.max_wall_seconds)

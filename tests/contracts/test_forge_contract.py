@@ -27,6 +27,8 @@ import pytest
 
 from domain.pull_request import PullRequestSpec
 from scm.base import ScmError, ScmProvider
+from scm.bitbucket import ACCESS_TOKEN_USER
+from scm.forge import LABELS_PREFIX
 from tests.contracts.support import (
     Given,
     Harness,
@@ -37,7 +39,9 @@ from tests.contracts.support import (
     make_origin,
     make_worktree,
 )
+from tests.fakes.bitbucket_api import FakeBitbucket, FakeBitbucketDataCenter
 from tests.fakes.github_api import FakeGitHub
+from tests.fakes.gitlab_api import FakeGitLab
 from tests.fakes.serve import serve_app
 from tests.test_github import branch_sha
 from tests.test_workspace import commit, git
@@ -191,7 +195,152 @@ class GitHubHarness(ForgeHarness):
         return [r.status for r in self.fake.find("POST", f"/repos/{self.repo}/pulls")]
 
 
-FORGES: list[type[ForgeHarness]] = [GitHubHarness]
+# ── GitLab ───────────────────────────────────────────────────────────────────────────────────
+
+
+def instant_waits(provider: Any, given: Given) -> None:
+    """The seams of common.http.HttpClient: every wait recorded, none slept."""
+    provider._sleep, provider._clock = given.time.sleep, given.time.clock
+
+
+class GitLabHarness(ForgeHarness):
+    kind = "gitlab"
+    repo = "acme/backend/shop"  # a subgroup: the path travels URL-encoded as one segment
+    missing_repo = "acme/backend/no-such-repo"
+
+    def __init__(self, given: Given) -> None:
+        super().__init__(given)
+        self.token = "glpat-" + "ContractSuiteToken0123"
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[None]:
+        self.fake = FakeGitLab(token=self.token, repo_paths={self.repo: self.origin}, clock=self.given.time.clock)
+        with serve_app(self.fake.app) as url:
+            self.url = url
+            yield
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "gitlab", "name": "contract-gitlab", "base-url": self.url}
+
+    def env(self, token: str) -> dict[str, str]:
+        return {"AUTOFIXER_GITLAB_TOKEN": token}
+
+    def make_waits_instant(self, provider: Any) -> None:
+        instant_waits(provider, self.given)
+
+    def seed_open_pull(self, head: str) -> int:
+        return int(self.fake.add_merge_request(self.repo, head, BASE, title="an earlier attempt")["iid"])
+
+    def open_pulls(self, head: str) -> list[StoredPull]:
+        return [StoredPull(number=mr["iid"], title=mr["title"], body=mr["description"], head=mr["source_branch"],
+                           base=mr["target_branch"], labels=mr["labels"], head_sha=mr["sha"])
+                for mr in self.fake.merge_requests.get(self.repo, [])
+                if mr["state"] == "opened" and mr["source_branch"] == head]
+
+    def fail_next_create(self, status: int, *, retry_after: int | None = None, message: str | None = None) -> None:
+        headers = {} if retry_after is None else {"retry-after": str(retry_after)}
+        body = None if message is None else {"message": message}
+        self.fake.fail_next("POST", "/merge_requests", status, headers, body)
+
+    def rate_limit_next_creates(self, retry_after: int) -> int:
+        # GitLab's throttle: 429 with Retry-After beside the RateLimit-* headers.
+        self.fail_next_create(429, retry_after=retry_after, message="Retry later")
+        return 1
+
+    def create_statuses(self) -> list[int]:
+        return [r.status for r in self.fake.find("POST", "/merge_requests")]
+
+
+# ── Bitbucket Cloud and Data Center ──────────────────────────────────────────────────────────
+
+
+def without_labels_footer(body: str) -> tuple[str, list[str]]:
+    """Bitbucket has no PR labels: the provider names them on the description's last line."""
+    text, sep, line = body.rpartition(f"\n\n{LABELS_PREFIX}")
+    return (text, [label.strip("`") for label in line.split()]) if sep else (body, [])
+
+
+class BitbucketHarness(ForgeHarness):
+    kind = "bitbucket"
+    fake_class: ClassVar[Any] = FakeBitbucket
+    fake_options: ClassVar[dict[str, Any]] = {"git_user": ACCESS_TOKEN_USER}
+    token_env = "AUTOFIXER_BITBUCKET_TOKEN"
+    creates = "/pullrequests"
+
+    def __init__(self, given: Given) -> None:
+        super().__init__(given)
+        self.token = "ATCTT3x" + "ContractSuiteToken0123456789"
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[None]:
+        self.fake = self.fake_class(token=self.token, repo_paths={self.repo: self.origin},
+                                    clock=self.given.time.clock, **self.fake_options)
+        with serve_app(self.fake.app) as url:
+            self.url = url
+            yield
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "bitbucket", "name": "contract-bitbucket", "base-url": f"{self.url}/2.0"}
+
+    def env(self, token: str) -> dict[str, str]:
+        return {self.token_env: token}
+
+    def make_waits_instant(self, provider: Any) -> None:
+        instant_waits(provider, self.given)
+
+    def seed_open_pull(self, head: str) -> int:
+        return int(self.fake.add_pull(self.repo, head, BASE, title="an earlier attempt")["id"])
+
+    def open_pulls(self, head: str) -> list[StoredPull]:
+        found = []
+        for p in self.fake.pulls.get(self.repo, []):
+            if p["state"] == "OPEN" and p["source"]["branch"]["name"] == head:
+                body, labels = without_labels_footer(p["description"])
+                found.append(StoredPull(number=p["id"], title=p["title"], body=body, head=head,
+                                        base=p["destination"]["branch"]["name"], labels=labels,
+                                        head_sha=p["source"]["commit"]["hash"]))
+        return found
+
+    def fail_next_create(self, status: int, *, retry_after: int | None = None, message: str | None = None) -> None:
+        headers = {} if retry_after is None else {"retry-after": str(retry_after)}
+        body = None if message is None else self.fake.error_body(status, message)
+        self.fake.fail_next("POST", self.creates, status, headers, body)
+
+    def rate_limit_next_creates(self, retry_after: int) -> int:
+        self.fail_next_create(429, retry_after=retry_after, message="Rate limit for this resource has been exceeded")
+        return 1
+
+    def create_statuses(self) -> list[int]:
+        return [r.status for r in self.fake.find("POST", self.creates)]
+
+
+class BitbucketDataCenterHarness(BitbucketHarness):
+    kind = "bitbucket-datacenter"
+    repo = "ACME/shop"
+    missing_repo = "ACME/no-such-repo"
+    fake_class = FakeBitbucketDataCenter
+    fake_options: ClassVar[dict[str, Any]] = {}
+    token_env = "AUTOFIXER_BITBUCKET_DC_TOKEN"
+    creates = "/pull-requests"
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "bitbucket-datacenter", "name": "contract-bbdc", "base-url": self.url}
+
+    def open_pulls(self, head: str) -> list[StoredPull]:
+        found = []
+        for p in self.fake.pulls.get(self.repo, []):
+            if p["state"] == "OPEN" and p["fromRef"]["displayId"] == head:
+                body, labels = without_labels_footer(p["description"])
+                found.append(StoredPull(number=p["id"], title=p["title"], body=body, head=head,
+                                        base=p["toRef"]["displayId"], labels=labels,
+                                        head_sha=p["fromRef"]["latestCommit"]))
+        return found
+
+    def secrets(self, token: str) -> list[str]:
+        return [token]  # git sends it as a Bearer header, never in Basic form
+
+
+FORGES: list[type[ForgeHarness]] = [GitHubHarness, GitLabHarness, BitbucketHarness, BitbucketDataCenterHarness]
 
 
 # ── fixtures ─────────────────────────────────────────────────────────────────────────────────

@@ -122,6 +122,11 @@ class FakeGitHub:
     requests: list[LoggedRequest] = field(default_factory=list)
     git_auth_seen: list[str | None] = field(default_factory=list)
     max_concurrent_writes: int = 0
+    # A GitHub App: its id, the PEM public key its JWTs verify with, and its installations.
+    app_id: str | None = None
+    app_public_key: str | None = None
+    installations: set[int] = field(default_factory=set)
+    installation_tokens: dict[str, float] = field(default_factory=dict)  # token → expiry (epoch s)
     _scripted: list[Scripted] = field(default_factory=list)
     _in_flight_writes: int = 0
     _used: int = 0
@@ -188,6 +193,10 @@ class FakeGitHub:
         async def labels(owner: str, name: str, number: int) -> Response:
             return await self._api(self._add_labels, f"{owner}/{name}", number)
 
+        @app.post(f"{self.path_prefix}/app/installations/<int:installation>/access_tokens")
+        async def access_tokens(installation: int) -> Response:
+            return await self._api(self._mint_token, installation)
+
         @app.route("/<owner>/<name>/info/refs")
         async def git_refs(owner: str, name: str) -> Response:
             return await self._git(owner, name, "info/refs")
@@ -241,8 +250,10 @@ class FakeGitHub:
         scheme, _, value = auth.partition(" ")
         if not auth:
             return self._json({"message": "Requires authentication", "documentation_url": DOCS, "status": "401"}, 401)
+        if request.path.endswith("/access_tokens"):
+            return self._check_app_jwt(value if scheme.lower() == "bearer" else "")
         # GitHub takes both "Bearer <token>" and the older "token <token>".
-        if scheme.lower() not in ("bearer", "token") or value != self.token:
+        if scheme.lower() not in ("bearer", "token") or not self._token_ok(value):
             return self._json({"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}, 401)
         version = request.headers.get("X-GitHub-Api-Version")
         if version is not None and version not in SUPPORTED_API_VERSIONS:
@@ -251,6 +262,38 @@ class FakeGitHub:
                                "documentation_url": "https://docs.github.com/rest/overview/api-versions",
                                "status": "400"}, 400)
         return None
+
+    def _token_ok(self, value: str) -> bool:
+        return value == self.token or self.installation_tokens.get(value, 0.0) > self.clock()
+
+    def _check_app_jwt(self, value: str) -> Response | None:
+        """GitHub's checks of an app JWT: RS256 by this app's key, `iss` the app, `exp` ahead."""
+        import jwt  # only app tests need it
+
+        recorded = load_fixture("pygithub__app-installation-access-tokens.json")[1]["response"]["body"]
+        try:
+            claims = jwt.decode(value, self.app_public_key or "", algorithms=["RS256"],
+                                options={"verify_exp": False, "verify_iat": False})
+        except jwt.PyJWTError:
+            return self._json({"message": "A JSON web token could not be decoded", "documentation_url": DOCS}, 401)
+        if not isinstance(claims.get("exp"), int) or claims["exp"] <= self.clock():
+            return self._json(recorded, 401)
+        if str(claims.get("iss")) != self.app_id:
+            return self._json({"message": "Integration not found", "documentation_url": DOCS}, 401)
+        return None
+
+    async def _mint_token(self, installation: int, data: Any = None) -> Response:
+        responses = load_fixture("pygithub__app-installation-access-tokens.json")
+        if installation not in self.installations:
+            return self._json(responses[2]["response"]["body"], 404)
+        # Tokens of varying length, as GitHub's stateless `ghs_APPID_JWT` format has.
+        token = f"ghs_{self.app_id}_" + _fake_sha(f"{installation}:{len(self.installation_tokens)}")
+        token += "x" * len(self.installation_tokens)
+        expires = int(self.clock()) + 3600
+        self.installation_tokens[token] = expires
+        body = dict(responses[0]["response"]["body"], token=token,
+                    expires_at=datetime.fromtimestamp(expires, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        return self._json(body, 201)
 
     def _take_scripted(self) -> Scripted | None:
         for i, scripted in enumerate(self._scripted):
@@ -440,29 +483,11 @@ class FakeGitHub:
             return Response("Not Found", 404, content_type="text/plain")
         auth = request.headers.get("Authorization")
         self.git_auth_seen.append(auth)
-        if not _basic_password_is(auth, self.token):
+        if not any(_basic_password_is(auth, t) for t in (self.token, *self.installation_tokens)
+                   if self._token_ok(t)):
             return Response("Invalid username or token.", 401, {"www-authenticate": 'Basic realm="GitHub"'},
                             content_type="text/plain")
-        body = await request.get_data()
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "GIT_PROJECT_ROOT": str(path.parent),
-            "GIT_HTTP_EXPORT_ALL": "1",
-            "REMOTE_USER": "x-access-token",  # authenticated: lets http-backend accept pushes
-            "PATH_INFO": f"/{path.name}/{service}",
-            "QUERY_STRING": request.query_string.decode(),
-            "REQUEST_METHOD": request.method,
-            "CONTENT_TYPE": request.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "HTTP_CONTENT_ENCODING": request.headers.get("Content-Encoding", ""),
-            "GIT_PROTOCOL": request.headers.get("Git-Protocol", ""),
-        }
-        proc = await asyncio.create_subprocess_exec(
-            "git", "http-backend", env=env,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )
-        out, _ = await proc.communicate(body)
-        return _cgi_response(out)
+        return await http_backend(path, service, "x-access-token")
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────
@@ -515,6 +540,31 @@ def _basic_password_is(auth: str | None, token: str) -> bool:
     return password == token
 
 
+async def http_backend(path: Path, service: str, user: str) -> Response:
+    """The current request, answered by `git http-backend` for the bare repository at `path`
+    (`user` is who the forge authenticated: it lets http-backend accept pushes)."""
+    body = await request.get_data()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GIT_PROJECT_ROOT": str(path.parent),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "REMOTE_USER": user,
+        "PATH_INFO": f"/{path.name}/{service}",
+        "QUERY_STRING": request.query_string.decode(),
+        "REQUEST_METHOD": request.method,
+        "CONTENT_TYPE": request.headers.get("Content-Type", ""),
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_CONTENT_ENCODING": request.headers.get("Content-Encoding", ""),
+        "GIT_PROTOCOL": request.headers.get("Git-Protocol", ""),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        "git", "http-backend", env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate(body)
+    return _cgi_response(out)
+
+
 def _cgi_response(out: bytes) -> Response:
     head, _, payload = out.partition(b"\r\n\r\n")
     status, headers = 200, {}
@@ -535,6 +585,7 @@ __all__ = [
     "FakeGitHub",
     "LoggedRequest",
     "Scripted",
+    "http_backend",
     "load_fixture",
     "recorded_already_exists",
     "recorded_label",

@@ -24,11 +24,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 and yield its base URL (no trailing slash)."""
+def serve_app(app: Any, port: int | None = None, *, tls: tuple[str, str] | None = None) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 and yield its base URL (no trailing slash); over HTTPS with
+    `tls=(certfile, keyfile)` (a forge behind an internal CA)."""
     port = port or free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
+    if tls is not None:
+        config.certfile, config.keyfile = tls
     config.accesslog = None
     config.errorlog = None
     config.graceful_timeout = 0.5
@@ -51,7 +54,7 @@ def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
     if not started.wait(10):
         raise RuntimeError(f"fake server on port {port} did not start")
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(5)
