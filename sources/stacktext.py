@@ -64,7 +64,7 @@ def detect_language(text: str) -> str | None:
         return "go"
     if any(_RUBY_FRAME.match(line) for line in lines):
         return "ruby"
-    if any(line.strip().startswith("---> ") or " in " in line and _DOTNET_FRAME.match(line) and ":line " in line
+    if any(line.strip().startswith("---> ") or (" in " in line and _DOTNET_FRAME.match(line) and ":line " in line)
            for line in lines):
         return "dotnet"
     if any(_JVM_FRAME.match(line) for line in lines) and not any(_js_frame(line) for line in lines):
