@@ -13,7 +13,8 @@ asks the tracker twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol, overload, runtime_checkable
 
 from pydantic import BaseModel
@@ -39,6 +40,8 @@ class Delivery:
     headers: Headers  # case-insensitive in practice (Quart/werkzeug headers)
     body: bytes
     content_type: str  # the mimetype without parameters, e.g. "application/json"
+    # The URL's query parameters: where a tracker that cannot send headers (Rollbar) puts its token.
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 class FixRequest(BaseModel):

@@ -182,7 +182,8 @@ async def _handle_webhook(settings: Settings, source: ErrorSource, state: dict[s
         body = await _read_body(settings.server.max_body_bytes)
     except _TooLarge:
         return "too_large", _json(413, error=f"body larger than {settings.server.max_body_bytes} bytes")
-    delivery = Delivery(headers=request.headers, body=body, content_type=request.mimetype)
+    delivery = Delivery(headers=request.headers, body=body, content_type=request.mimetype,
+                        query=request.args.to_dict())
     try:
         source.verify(delivery)  # first: nothing about an unauthenticated body is looked at
         wanted = source.fix_request(delivery)
