@@ -35,6 +35,7 @@ from server.config import BehaviorConfig, ConfigError
 from server.pipeline.pr_text import branch_name
 from sources.base import Delivery, DeliveryRejected, ErrorSource, FixRequest, SourceError
 from sources.sentry.webhook import sign
+from sources.shared_secret import HEADER as TOKEN_HEADER
 from tests.contracts.support import (
     Harness,
     assert_secret_free,
@@ -44,7 +45,6 @@ from tests.contracts.support import (
     harness_fixture,
     is_valid_branch_name,
 )
-from sources.shared_secret import HEADER as TOKEN_HEADER
 from tests.fakes.datadog_api import FakeDatadog
 from tests.fakes.datadog_api import load as load_datadog
 from tests.fakes.rollbar_api import FakeRollbar, add_pyrollbar_item
