@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, overload, runtime_checkable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
+from common.config import ConnectorConfig
 from domain import ErrorEvent, Issue
 
 
@@ -51,6 +52,29 @@ class FixRequest(BaseModel):
     project: str | None = None  # the tracker's project, when the delivery names it
     title: str = ""
     trigger: str = ""  # e.g. "issue.created", for logs and the job outcome
+    # What the delivery or poll knows about the issue, for the trigger rules (None: not said).
+    count: int | None = None
+    user_count: int | None = None
+    environment: str | None = None
+    level: str | None = None
+
+
+class SourceConfig(ConnectorConfig):
+    """What every `sources:` entry has besides its connector's own keys."""
+
+    # Poll the tracker this often (e.g. 5m) for issues no webhook reported: for trackers behind a
+    # firewall no webhook leaves. Jobs get the webhook's ids, so both never duplicate a fix.
+    poll_interval: str | None = None
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            from server.triggers import parse_duration
+
+            if parse_duration(value) < 30:
+                raise ValueError("poll-interval must be at least 30s (trackers rate-limit their APIs)")
+        return value
 
 
 class DeliveryRejected(Exception):

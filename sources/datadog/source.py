@@ -18,11 +18,11 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import Field
 
-from common.config import ConnectorConfig, ConnectorContext, HttpUrlMixin
+from common.config import ConnectorContext, HttpUrlMixin
 from common.http import RetryPolicy
 from domain import ErrorEvent, Issue
 from sources import values as v
-from sources.base import Delivery, DeliveryRejected, FixRequest, SourceError
+from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError
 from sources.datadog.client import DatadogClient, DatadogError
 from sources.datadog.parser import issue_attributes, parse_event, parse_issue
 from sources.shared_secret import require_token, secrets_from
@@ -37,7 +37,7 @@ _NOT_STARTING = {"recovered", "no data", "warn"}  # $ALERT_TRANSITION values tha
 _CLOSED_STATES = {"RESOLVED", "IGNORED", "EXCLUDED"}
 
 
-class DatadogConfig(ConnectorConfig, HttpUrlMixin):
+class DatadogConfig(SourceConfig, HttpUrlMixin):
     type: Literal["datadog"] = "datadog"
     site: str = Field("datadoghq.com", pattern=r"^[a-z0-9.-]+\.(?:com|eu)$")  # datadoghq.eu, us3.datadoghq.com…
     base_url: str | None = None  # the API root; default https://api.<site> (set it for a proxy)

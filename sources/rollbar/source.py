@@ -12,11 +12,11 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
-from common.config import ConnectorConfig, ConnectorContext, HttpUrlMixin
+from common.config import ConnectorContext, HttpUrlMixin
 from common.http import RetryPolicy
 from domain import ErrorEvent, Issue
 from sources import values as v
-from sources.base import Delivery, DeliveryRejected, FixRequest, SourceError
+from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError
 from sources.rollbar.client import RollbarClient, RollbarError
 from sources.rollbar.parser import parse_event, parse_issue
 from sources.shared_secret import require_token, secrets_from
@@ -27,7 +27,7 @@ T = TypeVar("T")
 STARTING_EVENTS = {"new_item", "reactivated_item", "reopened_item", "exp_repeat_item", "occurrence"}
 
 
-class RollbarConfig(ConnectorConfig, HttpUrlMixin):
+class RollbarConfig(SourceConfig, HttpUrlMixin):
     type: Literal["rollbar"] = "rollbar"
     base_url: str = "https://api.rollbar.com"
     web_url: str = "https://rollbar.com"

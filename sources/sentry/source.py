@@ -11,9 +11,9 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
-from common.config import ConnectorConfig, ConnectorContext, HttpUrlMixin
+from common.config import ConnectorContext, HttpUrlMixin
 from domain import ErrorEvent, Issue
-from sources.base import Delivery, DeliveryRejected, FixRequest, SourceError
+from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError
 from sources.sentry.client import RetryPolicy, SentryClient, SentryError, SentryNotFound
 from sources.sentry.parser import parse_event, parse_issue
 from sources.sentry.webhook import MalformedDelivery, fix_request, signature_valid
@@ -21,7 +21,7 @@ from sources.sentry.webhook import MalformedDelivery, fix_request, signature_val
 T = TypeVar("T")
 
 
-class SentryConfig(ConnectorConfig, HttpUrlMixin):
+class SentryConfig(SourceConfig, HttpUrlMixin):
     type: Literal["sentry"] = "sentry"
     base_url: str = "https://sentry.io"  # regional (https://de.sentry.io) or self-hosted
     org: str = ""
