@@ -28,6 +28,9 @@ class IntakeJobs:
         self.intake = intake
 
     async def accept(self, job_id: str, request: dict[str, Any]) -> bool:
+        # The inbox only knows what came through it; a poll or MCP call queues through DBOSClient.
+        if await DBOS.get_workflow_status_async(job_id) is not None:
+            return False
         return await self.intake.accept(job_id, request)
 
     async def finished(self, job_id: str) -> tuple[dict[str, Any] | None, float | None]:

@@ -18,7 +18,7 @@ from domain import ErrorEvent, Issue
 from sources import values as v
 from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError
 from sources.rollbar.client import RollbarClient, RollbarError
-from sources.rollbar.parser import parse_event, parse_issue
+from sources.rollbar.parser import level, parse_event, parse_issue
 from sources.shared_secret import require_token, secrets_from
 
 T = TypeVar("T")
@@ -77,7 +77,9 @@ class RollbarSource:
             raise DeliveryRejected(400, "data.item.id is missing or not a positive integer")
         title = item.get("title")
         return FixRequest(issue_id=str(item_id), project=self.config.project or None,
-                          title=title[:500] if isinstance(title, str) else "", trigger=f"rollbar.{event}")
+                          title=title[:500] if isinstance(title, str) else "", trigger=f"rollbar.{event}",
+                          count=v.integer(item.get("total_occurrences")), level=level(item.get("level")),
+                          environment=v.text(item.get("environment"), 200))
 
     # ── the API ───────────────────────────────────────────────────────────────────────────
 
