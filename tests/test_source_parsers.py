@@ -57,7 +57,8 @@ def test_pyrollbar_trace_chain_innermost_first_with_context() -> None:
     cause, outer = event.exceptions
     assert (cause.type, outer.type) == ("KeyError", "ValueError")
     assert outer.value == "unknown sku in cart: 'b'"
-    assert cause.frames[-1].function == "price_of" and cause.frames[-1].context_line == 'return cart["items"][sku]["price"]'
+    assert cause.frames[-1].function == "price_of"
+    assert cause.frames[-1].context_line == 'return cart["items"][sku]["price"]'
     assert outer.frames[-1].filename == "/tmp/rbcap/shop.py" and outer.frames[-1].line_no == 9
     assert event.release == "3f2a9c1" and event.environment == "production" and event.level == "error"
     assert event.tags["branch"] == "main" and event.contexts["custom"] == {"cart_id": 17}
