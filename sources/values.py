@@ -29,8 +29,9 @@ def integer(raw: Any) -> int | None:
         return raw
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
-    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
-        return int(raw.strip())
+    digits = raw.strip().removeprefix("-") if isinstance(raw, str) else ""
+    if digits.isascii() and digits.isdigit():  # ASCII only: int() would take Arabic-Indic digits too
+        return int(raw)
     return None
 
 

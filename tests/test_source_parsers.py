@@ -93,3 +93,17 @@ def test_rollbar_garbage_never_raises() -> None:
     for raw in ({}, {"occurrence": {"data": {"body": {"trace_chain": [1, {"frames": "x"}]}}}},
                 {"occurrence": {"body": {"trace": {"frames": [{"lineno": "x", "filename": 3}]}}}}):
         assert rb_event(raw, issue_id="i", issue_url="u", project=None).issue_id == "i"
+
+
+def test_a_datadog_payload_may_name_the_service() -> None:
+    from werkzeug.datastructures import Headers
+
+    from server import connectors  # noqa: F401  (the registry builds sources by type)
+    from sources.base import Delivery
+    from tests.contracts.support import build_connector
+
+    source = build_connector("sources", {"type": "datadog"}, {"AUTOFIXER_DATADOG_WEBHOOK_SECRET": "s" * 20})
+    body = json.dumps({"issue_id": PYTHON_ISSUE_ID.upper(), "service": "fastapi", "title": "t"}).encode()
+    wanted = source.fix_request(Delivery(headers=Headers({"X-Autofixer-Token": "s" * 20}), body=body,
+                                         content_type="application/json"))
+    assert (wanted.issue_id, wanted.project, wanted.trigger) == (PYTHON_ISSUE_ID, "fastapi", "webhook.triggered")

@@ -217,7 +217,6 @@ class DatadogHarness(SourceHarness):
         "monitor-default-payload:issue-id": Wanted(DD_PYTHON_ISSUE, None),
         "monitor-default-payload:issue-link": Wanted(DD_PYTHON_ISSUE, None),
         "monitor-default-payload:issue-in-body": Wanted(DD_PYTHON_ISSUE, None),
-        "monitor-default-payload:issue-and-service": Wanted(DD_PYTHON_ISSUE, "fastapi"),
     }
     IGNORED: ClassVar[list[str]] = ["monitor-default-payload", "monitor-default-payload:recovered"]
     WRONG_TYPES: ClassVar[list[str]] = [
@@ -229,7 +228,6 @@ class DatadogHarness(SourceHarness):
         "issue-link": (("link",), f"https://app.datadoghq.com/error-tracking?issueId={DD_PYTHON_ISSUE}&refresh=1"),
         "issue-in-body": (("body",), f"%%%\nNew issue: [open](https://app.datadoghq.com/error-tracking/issue/"
                                       f"{DD_PYTHON_ISSUE})\n%%%"),
-        "issue-and-service": (("service",), "fastapi"),
         "recovered": (("transition",), "Recovered"),
         "id-a-number": (("issue_id",), 12),
         "id-a-path": (("issue_id",), "../../etc/passwd"),
@@ -248,14 +246,6 @@ class DatadogHarness(SourceHarness):
         if stem == "monitor-default-payload":
             return payload
         raise KeyError(stem)
-
-    def delivery(self, case: str, *, body: bytes | None = None, secret: str | None = "configured") -> Delivery:
-        stem, _, variant = case.partition(":")
-        if variant == "issue-and-service":  # two fields: the issue id and the service
-            payload = {**self.fixture(stem), "issue_id": DD_PYTHON_ISSUE, "service": "fastapi"}
-            raw = json.dumps(payload).encode() if body is None else body
-            return self.deliver(stem, raw, self.env()[self.WEBHOOK_SECRET_ENV] if secret == "configured" else secret)
-        return super().delivery(case, body=body, secret=secret)
 
     @contextlib.contextmanager
     def serve(self) -> Iterator[None]:
