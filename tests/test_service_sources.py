@@ -200,3 +200,25 @@ def test_trigger_rules_ignore_with_the_rule_named_and_recheck_later(world: dict[
     assert int(metrics['autofixer_jobs_ignored_total{rule="min-events"}']) >= 1
     assert int(metrics['autofixer_jobs_total{state="ignored"}']) >= 3
     assert metrics['autofixer_webhooks_total{outcome="ignored_by_rule"}'] == "1"
+
+
+def test_the_service_polls_a_source_with_poll_interval(tmp_path: Path) -> None:
+    """No webhook at all: the poller's first pass runs at start-up and queues a job per issue under
+    the webhook's job id (here every one stops at min-events, so no model is needed)."""
+    rollbar = FakeRollbar(token=RB_TOKEN)
+    add_pyrollbar_item(rollbar, RB_FIX, total=12)
+    with serve_app(rollbar.app) as rollbar_url:
+        svc = Service(tmp_path, "http://127.0.0.1:9", config={
+            "source": None,
+            "sources": [{"type": "rollbar", "base-url": rollbar_url, "project": "shop", "poll-interval": "30s"}],
+            "projects": [{"source-project": "shop", "scm-repo": "acme/shop"}],
+            "triggers": {"min-events": 1000},
+        }, env={"AUTOFIXER_ROLLBAR_TOKEN": RB_TOKEN, "AUTOFIXER_ROLLBAR_WEBHOOK_SECRET": RB_SECRET}).start()
+        try:
+            outcome = svc.wait_job(f"rollbar:shop:{RB_FIX}", timeout=30)["outcome"]
+            assert outcome["state"] == "ignored" and outcome["rule"] == "min-events: 12 < 1000"
+            assert outcome["trigger"] == "poll"
+            again = post(svc, "rollbar", rollbar_delivery(RB_FIX, "production"), query=f"?token={RB_SECRET}")
+            assert again.json()["status"] == "duplicate"  # the webhook after the poll: no second job
+        finally:
+            svc.stop()
