@@ -21,23 +21,10 @@ from dataclasses import dataclass
 from pydantic import Field, field_validator
 
 from common.config import Section
+from common.durations import parse_duration
 from domain import ErrorEvent
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_MATCHED_CHARS = 2000  # event text is untrusted; a user regex only ever sees this much of it
-
-
-def parse_duration(text: str | float | int) -> float:
-    """Seconds from `90`, `90s`, `10m`, `24h`, `7d`."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        if text < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(text)
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a duration (e.g. 90s, 10m, 24h, 7d)")
-    return float(match[1]) * _UNIT_SECONDS[match[2]]
 
 
 class TriggerRules(Section):

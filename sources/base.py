@@ -20,6 +20,7 @@ from typing import Any, Protocol, overload, runtime_checkable
 from pydantic import BaseModel, field_validator
 
 from common.config import ConnectorConfig
+from common.durations import parse_duration
 from domain import ErrorEvent, Issue
 
 
@@ -69,11 +70,8 @@ class SourceConfig(ConnectorConfig):
     @field_validator("poll_interval")
     @classmethod
     def _interval(cls, value: str | None) -> str | None:
-        if value is not None:
-            from server.triggers import parse_duration
-
-            if parse_duration(value) < 30:
-                raise ValueError("poll-interval must be at least 30s (trackers rate-limit their APIs)")
+        if value is not None and parse_duration(value) < 30:
+            raise ValueError("poll-interval must be at least 30s (trackers rate-limit their APIs)")
         return value
 
 

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
+from common.durations import parse_duration
 from domain import ErrorEvent, ExceptionInfo, StackFrame
 from server.config import ConfigError, parse_settings
 from server.metrics import Metrics
-from server.triggers import Facts, TriggerRules, check_delivery, check_event, parse_duration
+from server.triggers import Facts, TriggerRules, check_delivery, check_event
 
 
 def event(*, env: str | None = "production", level: str | None = "error", kind: str = "KeyError",

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from common.durations import parse_duration
 from server.config import Settings
 from server.pipeline.submit import JobStore, submit
-from server.triggers import parse_duration
 from sources.base import ErrorSource, FixRequest, SourceError
 
 log = logging.getLogger("autofixer.sweep")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from common.durations import parse_duration
 from server import connectors
 from server.config import Secrets, Settings
 from server.mcp.jobs import FixJobs
@@ -12,7 +13,6 @@ from server.mcp.triage import TriageError
 from server.pipeline import runtime
 from server.pipeline.job_stores import ClientJobs
 from server.pipeline.sweep import Swept, sweep
-from server.triggers import parse_duration
 
 
 def run_sweep(settings: Settings, *, source: str | None, limit: int, since: str) -> int:
