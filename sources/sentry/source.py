@@ -67,7 +67,9 @@ class SentrySource:
             raise DeliveryRejected(400, f"malformed {resource} delivery: {exc}") from None
         if wanted is None:
             return None
-        return FixRequest(issue_id=wanted.issue_id, project=wanted.project, title=wanted.title, trigger=wanted.trigger)
+        return FixRequest(issue_id=wanted.issue_id, project=wanted.project, title=wanted.title, trigger=wanted.trigger,
+                          count=wanted.count, user_count=wanted.user_count, environment=wanted.environment,
+                          level=wanted.level)
 
     # ── the API ───────────────────────────────────────────────────────────────────────────
 
