@@ -14,6 +14,7 @@ class JobState(str, Enum):
     DONE = "done"  # the pipeline ran to its end (what it produced is in the outcome)
     SKIPPED = "skipped"  # nothing to do: unknown project, LOW confidence, PR already open…
     FAILED = "failed"  # an upstream said no or stayed down after retries; `reason` says which
+    IGNORED = "ignored"  # a trigger rule kept the issue from a fix; `rule` names it
 
 
 PublishState = Literal["opened", "existing", "dry_run", "skipped", "failed"]
@@ -50,6 +51,7 @@ class JobOutcome(BaseModel):
     duration_seconds: float = 0.0
     stages: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)  # e.g. a notifier that could not deliver
+    rule: str | None = None  # the trigger rule that stopped an ignored job, e.g. "min-events: 3 < 10"
 
 
 # What a notifier can be told about, decided from the outcome alone.

@@ -85,6 +85,15 @@ def _parser() -> argparse.ArgumentParser:
     retry.add_argument("--url", help="the running service (default: from the config's server.host/port)")
     retry.set_defaults(func=_retry)
 
+    sweep = sub.add_parser("sweep", help="queue fixes for unresolved issues no webhook reported (polling)",
+                           description="Lists each source's newest unresolved issues and queues a job per issue "
+                           "that passes the trigger rules, under the id a webhook would use (never a duplicate). "
+                           "The service (autofixer serve, same configuration) runs the jobs.")
+    sweep.add_argument("--source", help="only this configured source (default: every source)")
+    sweep.add_argument("--limit", type=int, default=25, help="issues per source (default 25)")
+    sweep.add_argument("--since", default="24h", help="only issues seen within this long (default 24h; 0: any age)")
+    sweep.set_defaults(func=_sweep)
+
     event = sub.add_parser("event", help="inspect error events")
     event_sub = event.add_subparsers(metavar="ACTION")
     show = event_sub.add_parser("show", help="print the normalised event as the agent will see it")
@@ -151,6 +160,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     asyncio.run(serve(app, config))
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from server.config import load_settings
+    from server.pipeline.sweep_cli import run_sweep
+
+    return run_sweep(load_settings(args.config), source=args.source, limit=args.limit, since=args.since)
 
 
 def _demo(args: argparse.Namespace) -> int:

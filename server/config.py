@@ -20,6 +20,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 from agent.settings import LlmConfig
 from common.config import ConnectorConfig, Section, kebab
 from domain import Confidence
+from server.triggers import TriggerRules
 from tools.policy import DEFAULT_POLICY, PatchPolicy
 
 DEFAULT_CONFIG_PATH = "autofixer.yml"
@@ -50,6 +51,7 @@ class ProjectConfig(_Section):
     clone_url: str | None = None  # overrides the forge's URL: mirrors, enterprise, local paths
     # What the agent may edit: extra `deny` globs, `allow` exceptions (see tools/policy.py).
     patch_policy: PatchPolicy = DEFAULT_POLICY
+    triggers: TriggerRules | None = None  # which errors get a fix; replaces the top-level `triggers:`
 
 
 class BehaviorConfig(_Section):
@@ -89,6 +91,7 @@ class Settings(_Section):
     notify: list[_Entry] = Field(default_factory=list)  # empty: outcomes are only logged
     llm: LlmConfig = Field(default_factory=LlmConfig)
     projects: list[ProjectConfig] = Field(default_factory=list)
+    triggers: TriggerRules = Field(default_factory=TriggerRules)  # the default trigger rules
     behavior: BehaviorConfig = Field(default_factory=BehaviorConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
@@ -131,6 +134,9 @@ class Settings(_Section):
              and (source is None or self.source_of(p) == source)),
             None,
         )
+
+    def triggers_for(self, project: ProjectConfig | None) -> TriggerRules:
+        return project.triggers if project is not None and project.triggers is not None else self.triggers
 
     def source_of(self, project: ProjectConfig) -> str:
         return project.source or self.source_configs[0].key

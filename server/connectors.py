@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 SOURCES: dict[str, str] = {
     "sentry": "sources.sentry.source:SentrySource",
+    "datadog": "sources.datadog.source:DatadogSource",
+    "rollbar": "sources.rollbar.source:RollbarSource",
 }
 FORGES: dict[str, str] = {
     "github": "scm.github:GitHubProvider",

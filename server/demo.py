@@ -201,7 +201,7 @@ async def _follow(client: httpx.AsyncClient, base: str, job_id: str, state_dir: 
         if job.get("stage") != seen_stage and job.get("stage"):
             seen_stage = job["stage"]
             _say(f"[4/5] job {job_id}: {seen_stage.replace('_', ' ')}")
-        if job.get("status") in ("done", "skipped", "failed"):
+        if job.get("status") in ("done", "skipped", "failed", "ignored"):
             return job
         await asyncio.sleep(0.2)
     raise TimeoutError(f"job {job_id} did not finish")

@@ -45,7 +45,7 @@ def configure(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "hypercorn.access", "dbos"):
+    for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "hypercorn.access", "dbos"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # DBOS and hypercorn bring their own console handlers and formats: give them ours instead,
     # so their lines are logfmt too and come out once (DBOS adds its handler only to a logger

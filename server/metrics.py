@@ -16,6 +16,7 @@ class Metrics:
         self._lock = threading.Lock()
         self._webhooks: Counter[str] = Counter()
         self._jobs: Counter[str] = Counter()
+        self._ignored: Counter[str] = Counter()  # by the trigger rule's name (min-events, ignore, …)
         self._duration_counts = [0] * len(_DURATION_BUCKETS)
         self._duration_sum = 0.0
         self._duration_total = 0
@@ -24,9 +25,11 @@ class Metrics:
         with self._lock:
             self._webhooks[outcome] += 1
 
-    def job_finished(self, state: str, seconds: float) -> None:
+    def job_finished(self, state: str, seconds: float, *, rule: str | None = None) -> None:
         with self._lock:
             self._jobs[state] += 1
+            if rule:
+                self._ignored[rule.split(":", 1)[0]] += 1
             self._duration_sum += seconds
             self._duration_total += 1
             for i, bound in enumerate(_DURATION_BUCKETS):
@@ -42,6 +45,9 @@ class Metrics:
                 "# HELP autofixer_jobs_total Fix jobs finished in this process, by final state.",
                 "# TYPE autofixer_jobs_total counter",
                 *(f'autofixer_jobs_total{{state="{k}"}} {v}' for k, v in sorted(self._jobs.items())),
+                "# HELP autofixer_jobs_ignored_total Jobs a trigger rule stopped, by rule.",
+                "# TYPE autofixer_jobs_ignored_total counter",
+                *(f'autofixer_jobs_ignored_total{{rule="{k}"}} {v}' for k, v in sorted(self._ignored.items())),
                 "# HELP autofixer_jobs Fix jobs waiting or running now, by state.",
                 "# TYPE autofixer_jobs gauge",
                 *(f'autofixer_jobs{{state="{k}"}} {v}' for k, v in sorted((queue_depth or {}).items())),

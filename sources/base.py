@@ -13,11 +13,14 @@ asks the tracker twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol, overload, runtime_checkable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
+from common.config import ConnectorConfig
+from common.durations import parse_duration
 from domain import ErrorEvent, Issue
 
 
@@ -39,6 +42,8 @@ class Delivery:
     headers: Headers  # case-insensitive in practice (Quart/werkzeug headers)
     body: bytes
     content_type: str  # the mimetype without parameters, e.g. "application/json"
+    # The URL's query parameters: where a tracker that cannot send headers (Rollbar) puts its token.
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 class FixRequest(BaseModel):
@@ -48,6 +53,26 @@ class FixRequest(BaseModel):
     project: str | None = None  # the tracker's project, when the delivery names it
     title: str = ""
     trigger: str = ""  # e.g. "issue.created", for logs and the job outcome
+    # What the delivery or poll knows about the issue, for the trigger rules (None: not said).
+    count: int | None = None
+    user_count: int | None = None
+    environment: str | None = None
+    level: str | None = None
+
+
+class SourceConfig(ConnectorConfig):
+    """What every `sources:` entry has besides its connector's own keys."""
+
+    # Poll the tracker this often (e.g. 5m) for issues no webhook reported: for trackers behind a
+    # firewall no webhook leaves. Jobs get the webhook's ids, so both never duplicate a fix.
+    poll_interval: str | None = None
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _interval(cls, value: str | None) -> str | None:
+        if value is not None and parse_duration(value) < 30:
+            raise ValueError("poll-interval must be at least 30s (trackers rate-limit their APIs)")
+        return value
 
 
 class DeliveryRejected(Exception):

@@ -109,7 +109,7 @@ class Service:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             job = self.job(job_id)
-            if job and job["status"] in ("done", "skipped", "failed"):
+            if job and job["status"] in ("done", "skipped", "failed", "ignored"):
                 return job
             time.sleep(0.1)
         raise AssertionError(f"job {job_id} did not finish: {self.job(job_id)}\n{self.log()[-4000:]}")

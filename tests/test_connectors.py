@@ -89,7 +89,7 @@ def test_secrets_are_derived_from_the_connector_entries() -> None:
 @pytest.mark.parametrize(("raw", "expected"), [
     ({"scm": {"type": "gitea"}},
      "scm.type: unknown forge 'gitea' (known: bitbucket, bitbucket-datacenter, github, gitlab)"),
-    ({"sources": [{"type": "datadog"}]}, "sources[0].type: unknown source 'datadog' (known: sentry)"),
+    ({"sources": [{"type": "bugsnag"}]}, "sources[0].type: unknown source 'bugsnag' (known: datadog, rollbar, sentry)"),
     ({"sources": [{"type": "sentry", "org": 3}]}, "sources[0].org: Input should be a valid string"),
     ({"source": {"type": "sentry"}, "sources": [{"type": "sentry"}]}, "source and sources are both set"),
     ({"sources": [{"type": "sentry"}, {"type": "sentry"}]}, "two entries are named 'sentry'"),

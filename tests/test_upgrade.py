@@ -1,6 +1,7 @@
 """Jobs accepted by the previous release (workflow version fix-issue-v1) run after an upgrade.
 
-v2 appended steps (notify) to v1's sequence, so a v1 job's checkpoints are a prefix of v2's.
+v2 appended steps (notify) to v1's sequence, so a v1 job's checkpoints are a prefix of v2's; v3
+(trigger rules) runs requests without `check_triggers` exactly as v2 did, so both stay adoptable.
 Two kinds of old job are checked against the real service: one only ENQUEUED by the old release
 (its inputs in the old shape, with `org`), and one PENDING mid-run when the old process died.
 """
@@ -57,7 +58,8 @@ def _sql(url: str, statement: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_jobs_of_the_previous_release_resume_after_the_upgrade(tmp_path: Path, store: str) -> None:
-    assert pipeline.WORKFLOW_VERSION == "fix-issue-v2" and "fix-issue-v1" in pipeline.COMPATIBLE_VERSIONS
+    assert pipeline.WORKFLOW_VERSION == "fix-issue-v3"
+    assert {"fix-issue-v1", "fix-issue-v2"} <= set(pipeline.COMPATIBLE_VERSIONS)
     fake = FakeSentry(token=SENTRY_TOKEN, org="test-org")
     for issue in ("9990010", "9990011"):
         _add_issue(fake, issue)
@@ -99,7 +101,7 @@ def test_jobs_of_the_previous_release_resume_after_the_upgrade(tmp_path: Path, s
                 job = new.wait_job(f"sentry:test-org:{issue}", timeout=30)
                 assert job["workflow_status"] == "SUCCESS" and job["outcome"]["stages"] == ["fetch_event", "fix"], job
                 assert job["outcome"]["source"] == "sentry"
-            assert versions() == {"fix-issue-v2"}
+            assert versions() == {pipeline.WORKFLOW_VERSION}
             assert "adopted 2 unfinished job(s)" in new.log()
         finally:
             old.kill()

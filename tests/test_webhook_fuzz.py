@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.config import Secrets, parse_settings
+from server.http import app as app_module
 from server.http.app import create_app
 from server.metrics import Metrics
 from server.pipeline import runtime
@@ -52,6 +53,22 @@ class MemoryIntake:
         pass
 
 
+class MemoryJobs:
+    """The job store the webhook submits to (server/pipeline/submit.JobStore), over MemoryIntake."""
+
+    def __init__(self, intake: MemoryIntake) -> None:
+        self.intake = intake
+
+    async def accept(self, job_id: str, request: dict[str, Any]) -> bool:
+        return await self.intake.accept(job_id, request)
+
+    async def finished(self, job_id: str) -> tuple[dict[str, Any] | None, float | None]:
+        return None, None
+
+    async def replace(self, job_id: str, request: dict[str, Any]) -> None:
+        self.intake.jobs[job_id] = request
+
+
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
     state = tmp_path_factory.mktemp("fuzz")
@@ -64,6 +81,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, asyn
         return intake
 
     runtime.open_intake = open_intake  # type: ignore[assignment]
+    original_jobs = app_module.IntakeJobs
+    app_module.IntakeJobs = MemoryJobs  # type: ignore[assignment,misc]
     app = create_app(config, secrets, Metrics(), manage_runtime=False)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(app.startup())
@@ -73,6 +92,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, asyn
         loop.run_until_complete(app.shutdown())
         loop.close()
         runtime.open_intake = original  # type: ignore[assignment]
+        app_module.IntakeJobs = original_jobs  # type: ignore[misc]
 
 
 JSON = st.recursive(

@@ -25,7 +25,10 @@ from server.metrics import Metrics
 from server.pipeline import runtime
 from server.pipeline import workflow as pipeline
 from server.pipeline.intake import Intake
+from server.pipeline.job_stores import IntakeJobs
 from server.pipeline.jobs import JobRequest, job_state
+from server.pipeline.submit import submit
+from server.pipeline.sweep import start_pollers
 from sources.base import Delivery, DeliveryRejected, ErrorSource
 
 log = logging.getLogger("autofixer.http")
@@ -60,6 +63,7 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     sources = connectors.build_sources(settings, secrets)
     # Accepted bearer tokens for the jobs API: the operator's, and the one in the state dir.
     api_tokens = [t for t in (secrets.api_token, admin_token.ensure(settings.state_dir)) if t]
+    pollers: list[asyncio.Task[None]] = []
 
     @app.before_serving
     async def _start() -> None:
@@ -68,9 +72,12 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         state["intake"] = await runtime.open_intake(settings)
         for name in sources:
             log.info("listening for %s webhooks on /api/webhook/%s", sources[name].label, name)
+        pollers.extend(start_pollers(settings, sources, IntakeJobs(state["intake"])))
 
     @app.after_serving
     async def _stop() -> None:
+        for poller in pollers:
+            poller.cancel()
         if "intake" in state:
             await state["intake"].close()
         if manage_runtime:
@@ -202,7 +209,8 @@ async def _handle_webhook(settings: Settings, source: ErrorSource, state: dict[s
         body = await _read_body(settings.server.max_body_bytes)
     except _TooLarge:
         return "too_large", _json(413, error=f"body larger than {settings.server.max_body_bytes} bytes")
-    delivery = Delivery(headers=request.headers, body=body, content_type=request.mimetype)
+    delivery = Delivery(headers=request.headers, body=body, content_type=request.mimetype,
+                        query=request.args.to_dict())
     try:
         source.verify(delivery)  # first: nothing about an unauthenticated body is looked at
         wanted = source.fix_request(delivery)
@@ -210,14 +218,15 @@ async def _handle_webhook(settings: Settings, source: ErrorSource, state: dict[s
         return exc.outcome, _json(exc.status, error=str(exc))
     if wanted is None:
         return "ignored", _json(200, status="ignored")
-    job = source.job_id(wanted.issue_id)
-    job_request = JobRequest.of(source.name, wanted)
     try:
-        is_new = await state["intake"].accept(job, job_request.model_dump())
+        submitted = await submit(IntakeJobs(state["intake"]), settings, source, wanted)
     except Exception:
-        log.exception("could not store job %s", job)
+        log.exception("could not store job %s", source.job_id(wanted.issue_id))
         return "store_failed", _json(503, error="could not store the job; retry later")
-    if not is_new:
+    job = submitted.job_id
+    if submitted.status == "duplicate":
         return "duplicate", _json(200, status="duplicate", job_id=job)
-    log.info("accepted %s for issue %s as %s", wanted.trigger, wanted.issue_id, job)
-    return "accepted", _json(202, status="accepted", job_id=job)
+    if submitted.status == "ignored_by_rule":  # queued to be recorded as ignored, never silently dropped
+        return "ignored_by_rule", _json(202, status="ignored", job_id=job, rule=submitted.rule)
+    log.info("accepted %s for issue %s as %s (%s)", wanted.trigger, wanted.issue_id, job, submitted.status)
+    return submitted.status, _json(202, status="accepted", job_id=job)

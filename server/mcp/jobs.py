@@ -93,6 +93,10 @@ class FixJobs:
         rows = await client.list_workflows_async(workflow_ids=[job_id], load_input=False, load_output=True)
         return rows[0] if rows else None
 
+    async def connected(self) -> DBOSClient:
+        """The client (opened on first use), for other commands that queue jobs (autofixer sweep)."""
+        return await self._connected()
+
     async def _connected(self) -> DBOSClient:
         async with self._lock:
             if self._client is None:

@@ -104,6 +104,10 @@ class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
+SOURCE_ARG = ("Which configured error tracker to ask (its name in `sources:`, e.g. 'sentry', 'datadog', "
+              "'rollbar'). Default: the first configured source.")
+
+
 class ListIssuesArgs(_Args):
     project: str | None = Field(
         default=None, description="Sentry project slug (or numeric id). Default: every project of the organization."
@@ -114,10 +118,15 @@ class ListIssuesArgs(_Args):
         "unless the query has its own 'is:' term.",
     )
     limit: int = Field(default=25, ge=1, le=100, description="How many issues to list (1-100), newest first.")
+    source: str | None = Field(default=None, max_length=40, description=SOURCE_ARG)
 
 
 class IssueArgs(_Args):
     issue_id: IssueId = Field(description="The Sentry issue, as list_issues shows it (e.g. \"4242\"), or its short id.")
+
+
+class GetIssueArgs(IssueArgs):
+    source: str | None = Field(default=None, max_length=40, description=SOURCE_ARG)
 
 
 class OpenPullRequestArgs(IssueArgs):
@@ -150,7 +159,7 @@ class FixStatusArgs(_Args):
     audience="mcp",
 )
 async def list_issues(ctx: McpContext, args: ListIssuesArgs) -> ToolOutcome:
-    issues = await ctx.triage.list_issues(args.project, args.query, args.limit)
+    issues = await ctx.triage.list_issues(args.project, args.query, args.limit, args.source)
     where = f" in project {args.project}" if args.project else ""
     if not issues:
         search = f"the search {args.query!r}" if args.query else "the default search (unresolved issues)"
@@ -168,8 +177,8 @@ async def list_issues(ctx: McpContext, args: ListIssuesArgs) -> ToolOutcome:
     annotations=reads(open_world=True),
     audience="mcp",
 )
-async def get_issue(ctx: McpContext, args: IssueArgs) -> str:
-    return ctx.triage.describe(await ctx.triage.fetch(args.issue_id))
+async def get_issue(ctx: McpContext, args: GetIssueArgs) -> str:
+    return ctx.triage.describe(await ctx.triage.fetch(args.issue_id, args.source))
 
 
 @tool(
@@ -234,7 +243,7 @@ def run_autofix_for(settings: Settings) -> Tool[McpContext, IssueArgs]:
 
 @tool(
     title="Show a fix job's state",
-    description="Show a fix job's state (queued, running, done, skipped, failed), its current stage, and when "
+    description="Show a fix job's state (queued, running, done, skipped, ignored, failed), its current stage, and when "
     "finished its confidence, pull request URL, cost and root cause.",
     annotations=reads(open_world=False),  # the local job store
     audience="mcp",

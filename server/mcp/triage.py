@@ -31,7 +31,7 @@ from scm.base import ScmError, git_access
 from server import connectors
 from server.config import BehaviorConfig, ProjectConfig, Secrets, Settings
 from server.pipeline.publish import PublishOutcome, clone_url, publish
-from sources.base import SourceError
+from sources.base import ErrorSource, SourceError
 from tools.base import ToolContext, ToolError
 from tools.patch import worktree_diff
 from tools.stacktrace import render_event
@@ -72,6 +72,7 @@ class IssueData:
     issue_id: str  # the tracker's own id, whatever form the caller used
     issue: Issue
     event: ErrorEvent
+    source: str = ""  # the configured source it came from ("": the first)
 
     @property
     def project_slug(self) -> str | None:
@@ -116,7 +117,9 @@ class Triage:
         # No spare worktrees: they speed up the service's next job, not an interactive session.
         self.workspaces = workspaces or Workspaces(settings.state_dir, prewarm=False)
         self.redact = redactor(secrets.values())
-        self.source = next(iter(connectors.build_sources(settings, secrets).values()))
+        self.sources = connectors.build_sources(settings, secrets)
+        # The worktree tools work on the first source's issues; list_issues and get_issue take any.
+        self.source = next(iter(self.sources.values()))
         self.forges = connectors.build_forges(settings, secrets)
         self._clock = clock
         self._open: dict[str, IssueWorkspace] = {}  # by Sentry's numeric issue id
@@ -153,33 +156,45 @@ class Triage:
         except SourceError as exc:
             raise TriageError(f"no such issue: {exc.reason}" if exc.not_found else exc.reason) from None
 
-    async def list_issues(self, project: str | None, query: str | None, limit: int) -> list[Issue]:
+    def source_named(self, name: str | None) -> ErrorSource:
+        """The configured source `name`; None: the first (the only one, usually)."""
+        if name is None:
+            return self.source
+        found = self.sources.get(name)
+        if found is None:
+            raise TriageError(f"no source named {name[:60]!r}: configured are {', '.join(self.sources)}")
+        return found
+
+    async def list_issues(self, project: str | None, query: str | None, limit: int,
+                          source: str | None = None) -> list[Issue]:
+        chosen = self.source_named(source)
         async with self._asking():
-            return await self.source.list_issues(project, query, limit)
+            return await chosen.list_issues(project, query, limit)
 
     async def issue_details(self, issue_id: str) -> Issue:
         issue_id = check_issue_id(issue_id)
         async with self._asking():
             return self.source.parse_issue(await self.source.fetch_issue(issue_id))
 
-    async def fetch(self, issue_id: str) -> IssueData:
+    async def fetch(self, issue_id: str, source: str | None = None) -> IssueData:
         """An issue's details and latest event, fetched together."""
         issue_id = check_issue_id(issue_id)
+        chosen = self.source_named(source)
         async with self._asking():
             # return_exceptions: when one fails, the other still finishes; the failure is then
             # raised inside the block, which turns it into a TriageError.
-            results = await asyncio.gather(self.source.fetch_issue(issue_id), self.source.fetch_event(issue_id),
+            results = await asyncio.gather(chosen.fetch_issue(issue_id), chosen.fetch_event(issue_id),
                                            return_exceptions=True)
             raw_issue, raw_event = (_unwrap(result) for result in results)
-        issue = self.source.parse_issue(raw_issue)
+        issue = chosen.parse_issue(raw_issue)
         numeric = issue.id or issue_id  # a short id (SHOP-12) resolves to the tracker's own id
-        event = self.source.parse_event(raw_event, numeric)
+        event = chosen.parse_event(raw_event, numeric)
         # The issue's project and link are authoritative; older events do not name theirs.
         update = {"project": issue.project or event.project, "issue_url": issue.url or event.issue_url}
-        return IssueData(numeric, issue, event.model_copy(update=update))
+        return IssueData(numeric, issue, event.model_copy(update=update), chosen.name)
 
     def project_for(self, data: IssueData) -> ProjectConfig | None:
-        return self.settings.project_for(data.project_slug, self.source.name)
+        return self.settings.project_for(data.project_slug, data.source or self.source.name)
 
     def describe(self, data: IssueData) -> str:
         """get_issue's text: a summary, then the event as `autofixer event show` prints it."""

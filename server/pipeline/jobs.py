@@ -16,7 +16,7 @@ _LIVE_STATES = {"ENQUEUED": "queued", "DELAYED": "queued", "PENDING": "running",
 
 
 def job_state(workflow_status: str, output: Any) -> str:
-    """The job's own state (received, queued, running, done, skipped, failed) from its workflow:
+    """The job's own state (received, queued, running, done, skipped, ignored, failed) from its workflow:
     a workflow that finished carries the job's outcome, whose state may well be `failed`."""
     if workflow_status == "SUCCESS" and isinstance(output, dict) and isinstance(output.get("state"), str):
         return str(output["state"])
@@ -32,8 +32,15 @@ class JobRequest(BaseModel):
     project: str | None = None
     title: str = ""
     trigger: str = ""
+    # Trigger rules (fix-issue-v3). Requests recorded before them lack `check_triggers` and run
+    # the v2 step sequence unchanged, which is what keeps v2 jobs adoptable.
+    check_triggers: bool = False
+    stopped_by: str | None = None  # the rule the delivery already failed: the job ends ignored at once
+    count: int | None = None  # the issue's counts when the delivery carried them
+    user_count: int | None = None
 
     @classmethod
-    def of(cls, source: str, wanted: FixRequest) -> JobRequest:
+    def of(cls, source: str, wanted: FixRequest, *, stopped_by: str | None = None) -> JobRequest:
         return cls(source=source, issue_id=wanted.issue_id, project=wanted.project, title=wanted.title,
-                   trigger=wanted.trigger)
+                   trigger=wanted.trigger, check_triggers=True, stopped_by=stopped_by, count=wanted.count,
+                   user_count=wanted.user_count)

@@ -28,7 +28,10 @@ def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None, sou
     usage = fix.usage
     lines = ["## Error", ""]
     if event is not None:
-        lines.append(f"`{event.error_type or 'Error'}`: {_clip(event.error_message, 500)}")
+        env = _clip((event.environment or "").replace("`", "'"), 60)
+        where = f" in `{env}`" if env else ""
+        lines.append(f"Reported by {source_label}{where}: `{event.error_type or 'Error'}`: "
+                     f"{_clip(event.error_message, 500)}")
         crash = next((f for f in reversed(event.stack_trace) if f.in_app), None)
         if crash is not None:
             lines.append(f"\nRaised in `{crash.function}` ({crash.location}).")

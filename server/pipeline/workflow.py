@@ -5,12 +5,16 @@ Sentry); DBOS persists it before the webhook answers, runs it on this process's 
 bounded concurrency, and resumes it after a crash or restart. Each call to the outside world is
 a step, checkpointed once it returns, so recovery never repeats finished work.
 
-Step sequence (WORKFLOW_VERSION fix-issue-v2):
+Step sequence (WORKFLOW_VERSION fix-issue-v3):
     fetch_latest_event, [fetch_issue], resolve_base, start_clock, llm_turn…, [tool_call…],
     publish, notify (one per configured notifier)
 v2 added `notify` at the end (and the `tool_call` seam, used only by non-deterministic tools,
 of which v1 had none), so a v1 job's recorded steps are a prefix of v2's: v1 jobs are adopted
 at start-up (runtime.adopt_compatible_jobs) instead of being stranded.
+v3 checks trigger rules for requests that ask for it (`check_triggers`, set by webhooks and polls
+since v3): such a job may call `fetch_issue` for the issue's counts, and one stopped by a rule
+ends `ignored` with no further step (one the delivery already stopped runs no step at all).
+Requests recorded by v1/v2 lack the flag and run exactly the v2 sequence, so they stay adoptable.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 from dbos import DBOS
 from pydantic import BaseModel
 
+from domain import Issue
 from domain.job import JobOutcome, JobState, notify_event
 from domain.redact import redact_obj
 from notify.base import Notifier, NotifyError
@@ -30,6 +35,7 @@ from server import logs
 from server.pipeline.fixing import run_fix
 from server.pipeline.jobs import JobRequest
 from server.pipeline.services import services
+from server.triggers import check_event
 from sources.base import ErrorSource, SourceError
 
 log = logging.getLogger("autofixer.job")
@@ -39,8 +45,8 @@ QUEUE_NAME = "fix-jobs"
 # The DBOS application version: bump it only when the sequence of steps in fix_issue changes
 # (see runtime.dbos_config), and list the old version below when its sequence is a prefix of
 # the new one; jobs accepted by a release with a listed version survive the upgrade.
-WORKFLOW_VERSION = "fix-issue-v2"
-COMPATIBLE_VERSIONS = ("fix-issue-v1",)
+WORKFLOW_VERSION = "fix-issue-v3"
+COMPATIBLE_VERSIONS = ("fix-issue-v1", "fix-issue-v2")
 
 
 class Fetched(BaseModel):
@@ -130,10 +136,11 @@ async def fix_issue(request: dict[str, Any]) -> dict[str, Any]:
         # Everything stored with the job or sent to a notifier passes the redactor: event data is
         # attacker-controlled and may carry one of our own tokens.
         outcome = JobOutcome.model_validate(redact_obj(outcome.model_dump(mode="json"), services().secrets.values()))
-        await notify(outcome)
+        if outcome.state is not JobState.IGNORED:  # an ignored issue is in the jobs API and /metrics, not a message
+            await notify(outcome)
     finally:
         outcome.duration_seconds = round(time.monotonic() - started, 3)
-        services().metrics.job_finished(outcome.state.value, outcome.duration_seconds)
+        services().metrics.job_finished(outcome.state.value, outcome.duration_seconds, rule=outcome.rule)
         # A failed job is worth an operator's attention (warning); a crash was logged as an error.
         level = logging.WARNING if outcome.state is JobState.FAILED else logging.INFO
         log.log(level, "job %s%s", outcome.state.value, f": {outcome.reason}" if outcome.reason else "")
@@ -152,6 +159,9 @@ async def _run(req: JobRequest, outcome: JobOutcome) -> None:
     svc = services()
     settings = svc.settings
     source = svc.source(req.source)
+    if req.stopped_by:  # the delivery already failed a rule: recorded, nothing fetched
+        _ignore(outcome, req.stopped_by)
+        return
     await _stage(outcome, "fetch_event")
     fetched = await fetch_latest_event(req.issue_id, req.source)
     if fetched.event is None:
@@ -159,15 +169,27 @@ async def _run(req: JobRequest, outcome: JobOutcome) -> None:
         return
     event = source.parse_event(fetched.event, req.issue_id)
     name = req.project or event.project
+    issue: Issue | None = None
     if not name:  # deliveries that do not name the project, old events: ask the tracker
         details = await fetch_issue(req.issue_id, req.source)
-        name = source.parse_issue(details.issue).project if details.issue else None
+        issue = source.parse_issue(details.issue) if details.issue else None
+        name = issue.project if issue else None
     event = event.model_copy(update={"project": name})
     outcome.event = event.model_dump(mode="json")
     outcome.project, outcome.issue_url = name, event.issue_url
     outcome.title = outcome.title or event.title
     log.info("event %s: %s: %s", event.id, event.error_type, event.error_message[:200])
     project = settings.project_for(name, source.name)
+    if req.check_triggers:
+        rules = settings.triggers_for(project)
+        if rules.needs_counts and issue is None and req.count is None:
+            details = await fetch_issue(req.issue_id, req.source)
+            issue = source.parse_issue(details.issue) if details.issue else None
+        count = req.count if req.count is not None else issue.count if issue else None
+        users = req.user_count if req.user_count is not None else issue.user_count if issue else None
+        if stopped := check_event(rules, event, count, users):
+            _ignore(outcome, stopped)
+            return
     if project is None:
         outcome.state = JobState.SKIPPED
         outcome.reason = f"{source.label} project {name or '(unknown)'!r} is not in projects[] of the configuration"
@@ -191,6 +213,11 @@ async def _run(req: JobRequest, outcome: JobOutcome) -> None:
         outcome.pr_url = publication.pr_url
         outcome.state = _JOB_STATE_AFTER_PUBLISH[publication.state]
         outcome.reason = publication.reason
+
+
+def _ignore(outcome: JobOutcome, rule: str) -> None:
+    outcome.state, outcome.rule = JobState.IGNORED, rule
+    outcome.reason = f"trigger rule {rule}"
 
 
 # A job is "done" when the fix went as far as the configuration allows (a PR, or its dry-run

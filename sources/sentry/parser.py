@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 from domain.event import Breadcrumb, ErrorEvent, ExceptionInfo, RequestContext, StackFrame
 from domain.issue import Issue
+from sources.values import integer
 
 __all__ = ["is_api_format", "parse_event", "parse_webhook_event"]
 
@@ -514,16 +515,7 @@ def _scalar_text(raw: Any) -> str:
     return str(raw)
 
 
-def _int(raw: Any) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
-    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-        return int(raw)
-    return None
+_int = integer  # the one reading of an untrusted integer (sources/values.py)
 
 
 def _bool(raw: Any) -> bool | None:

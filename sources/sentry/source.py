@@ -11,9 +11,9 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
-from common.config import ConnectorConfig, ConnectorContext, HttpUrlMixin
+from common.config import ConnectorContext, HttpUrlMixin
 from domain import ErrorEvent, Issue
-from sources.base import Delivery, DeliveryRejected, FixRequest, SourceError
+from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError
 from sources.sentry.client import RetryPolicy, SentryClient, SentryError, SentryNotFound
 from sources.sentry.parser import parse_event, parse_issue
 from sources.sentry.webhook import MalformedDelivery, fix_request, signature_valid
@@ -21,7 +21,7 @@ from sources.sentry.webhook import MalformedDelivery, fix_request, signature_val
 T = TypeVar("T")
 
 
-class SentryConfig(ConnectorConfig, HttpUrlMixin):
+class SentryConfig(SourceConfig, HttpUrlMixin):
     type: Literal["sentry"] = "sentry"
     base_url: str = "https://sentry.io"  # regional (https://de.sentry.io) or self-hosted
     org: str = ""
@@ -67,7 +67,9 @@ class SentrySource:
             raise DeliveryRejected(400, f"malformed {resource} delivery: {exc}") from None
         if wanted is None:
             return None
-        return FixRequest(issue_id=wanted.issue_id, project=wanted.project, title=wanted.title, trigger=wanted.trigger)
+        return FixRequest(issue_id=wanted.issue_id, project=wanted.project, title=wanted.title, trigger=wanted.trigger,
+                          count=wanted.count, user_count=wanted.user_count, environment=wanted.environment,
+                          level=wanted.level)
 
     # ── the API ───────────────────────────────────────────────────────────────────────────
 

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sources.values import integer
+
 _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 # https://sentry.io/api/0/projects/{org}/{project}/events/{event_id}/ in event_alert/error bodies
 _PROJECT_FROM_URL = re.compile(r"/projects/[^/]+/([^/]+)/events/")
@@ -47,6 +49,11 @@ class FixRequest:
     project: str | None
     title: str
     trigger: str  # "issue.created", "event_alert.triggered", "error.created"
+    # What the delivery says about the issue, for the trigger rules (None: not said).
+    count: int | None = None
+    user_count: int | None = None
+    environment: str | None = None
+    level: str | None = None
 
 
 # resource → the action that starts a fix; everything else is acknowledged and ignored.
@@ -74,7 +81,9 @@ def _from_issue(issue: Any, trigger: str) -> FixRequest:
         raise MalformedDelivery("missing data.issue")
     project = issue.get("project")
     slug = project.get("slug") if isinstance(project, dict) else None
-    return FixRequest(_issue_id(issue.get("id")), _text(slug), _text(issue.get("title")) or "", trigger)
+    return FixRequest(_issue_id(issue.get("id")), _text(slug), _text(issue.get("title")) or "", trigger,
+                      count=integer(issue.get("count")), user_count=integer(issue.get("userCount")),
+                      level=_text(issue.get("level")))
 
 
 def _from_event(event: Any, trigger: str) -> FixRequest:
@@ -85,7 +94,8 @@ def _from_event(event: Any, trigger: str) -> FixRequest:
         issue_id = event["issue_url"].rstrip("/").rsplit("/", 1)[-1]
     match = _PROJECT_FROM_URL.search(str(event.get("url") or ""))
     return FixRequest(
-        _issue_id(issue_id), match.group(1) if match else None, _text(event.get("title")) or "", trigger
+        _issue_id(issue_id), match.group(1) if match else None, _text(event.get("title")) or "", trigger,
+        environment=_text(event.get("environment")), level=_text(event.get("level")),
     )
 
 

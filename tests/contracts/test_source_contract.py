@@ -35,6 +35,7 @@ from server.config import BehaviorConfig, ConfigError
 from server.pipeline.pr_text import branch_name
 from sources.base import Delivery, DeliveryRejected, ErrorSource, FixRequest, SourceError
 from sources.sentry.webhook import sign
+from sources.shared_secret import HEADER as TOKEN_HEADER
 from tests.contracts.support import (
     Harness,
     assert_secret_free,
@@ -44,6 +45,10 @@ from tests.contracts.support import (
     harness_fixture,
     is_valid_branch_name,
 )
+from tests.fakes.datadog_api import FakeDatadog
+from tests.fakes.datadog_api import load as load_datadog
+from tests.fakes.rollbar_api import FakeRollbar, add_pyrollbar_item
+from tests.fakes.rollbar_api import webhooks as rollbar_webhooks
 from tests.fakes.sentry_api import FakeSentry, load_fixture
 from tests.fakes.serve import serve_app
 
@@ -74,6 +79,7 @@ class SourceHarness(Harness):
     API_TOKEN_ENV: ClassVar[str]  # the variables `env()` sets: the API token, the webhook secret
     WEBHOOK_SECRET_ENV: ClassVar[str]
     SIGNS_BODY: ClassVar[bool] = True  # the signature covers the body (HMAC), not just a shared token
+    BAD_TOKEN_STATUS: ClassVar[int] = 401  # what the tracker answers a wrong API token (Datadog: 403)
     # Source names the configuration accepts; job ids and branch names are made from them.
     CONFIGURED_NAMES: ClassVar[list[str]] = ["Sentry Prod", "team/../x", "a:b"]
 
@@ -197,7 +203,137 @@ class SentryHarness(SourceHarness):
         self.fake.fail_next(issue_id, *statuses)
 
 
-SOURCES: list[type[SourceHarness]] = [SentryHarness]
+# ── Datadog ──────────────────────────────────────────────────────────────────────────────────
+
+DD_PYTHON_ISSUE = "0b3c5a7e-1d2f-4e60-9a8b-7c6d5e4f3a21"
+
+
+class DatadogHarness(SourceHarness):
+    """Deliveries are the recorded monitor webhook (Datadog's default payload, which names no
+    issue) and that payload with the fields README's template adds (`issue_id`, `link`, …)."""
+
+    kind = "datadog"
+    STARTING: ClassVar[dict[str, Wanted]] = {
+        "monitor-default-payload:issue-id": Wanted(DD_PYTHON_ISSUE, None),
+        "monitor-default-payload:issue-link": Wanted(DD_PYTHON_ISSUE, None),
+        "monitor-default-payload:issue-in-body": Wanted(DD_PYTHON_ISSUE, None),
+    }
+    IGNORED: ClassVar[list[str]] = ["monitor-default-payload", "monitor-default-payload:recovered"]
+    WRONG_TYPES: ClassVar[list[str]] = [
+        "monitor-default-payload:id-a-number", "monitor-default-payload:id-a-path",
+        "monitor-default-payload:id-a-list", "monitor-default-payload:title-an-object",
+    ]
+    VARIANTS: ClassVar[dict[str, tuple[Any, Any]]] = {
+        "issue-id": (("issue_id",), DD_PYTHON_ISSUE),
+        "issue-link": (("link",), f"https://app.datadoghq.com/error-tracking?issueId={DD_PYTHON_ISSUE}&refresh=1"),
+        "issue-in-body": (("body",), f"%%%\nNew issue: [open](https://app.datadoghq.com/error-tracking/issue/"
+                                      f"{DD_PYTHON_ISSUE})\n%%%"),
+        "recovered": (("transition",), "Recovered"),
+        "id-a-number": (("issue_id",), 12),
+        "id-a-path": (("issue_id",), "../../etc/passwd"),
+        "id-a-list": (("issue_id",), [DD_PYTHON_ISSUE]),
+        "title-an-object": (("title",), {"a": 1}),
+    }
+    EVENT_ISSUES: ClassVar[list[str]] = [DD_PYTHON_ISSUE]  # the recorded browser issue has no frames at all
+    PROJECT = "fastapi"
+    MISSING_ISSUE = "00000000-0000-4000-8000-000000000000"
+    API_TOKEN_ENV, WEBHOOK_SECRET_ENV = "AUTOFIXER_DATADOG_API_KEY", "AUTOFIXER_DATADOG_WEBHOOK_SECRET"
+    SIGNS_BODY = False
+    BAD_TOKEN_STATUS = 403  # Datadog's answer to a wrong key: 403 {"errors": ["Forbidden"]}
+
+    def fixture(self, stem: str) -> Any:
+        payload = dict(load_datadog("relay-integrations__monitor-webhook-default-payload_test-notification.json")[0])
+        if stem == "monitor-default-payload":
+            return payload
+        raise KeyError(stem)
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[None]:
+        env = self.env()
+        self.fake = FakeDatadog(api_key=env[self.API_TOKEN_ENV], app_key=env["AUTOFIXER_DATADOG_APP_KEY"])
+        with serve_app(self.fake.app) as url:
+            self.url = url
+            yield
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "datadog", "name": "contract-datadog", "base-url": self.url}
+
+    def env(self) -> dict[str, str]:
+        return {self.API_TOKEN_ENV: "dd-api-" + "0123456789abcdef0123456789abcdef",
+                "AUTOFIXER_DATADOG_APP_KEY": "dd-app-" + "fedcba9876543210fedcba9876543210fedcba98",
+                self.WEBHOOK_SECRET_ENV: "contract-" + "datadog-secret-abcdef"}
+
+    def deliver(self, stem: str, body: bytes, secret: str | None) -> Delivery:
+        headers = Headers({"Content-Type": "application/json"})
+        if secret is not None:
+            headers[TOKEN_HEADER] = secret
+        return Delivery(headers=headers, body=body, content_type="application/json")
+
+    def fail_next(self, issue_id: str, *statuses: int) -> None:
+        self.fake.fail_next(issue_id, *statuses)
+
+
+# ── Rollbar ──────────────────────────────────────────────────────────────────────────────────
+
+RB_ITEM = ("data", "item", "id")
+
+
+class RollbarHarness(SourceHarness):
+    """Deliveries are the recorded Rollbar webhooks; the token rides in the URL's query, the one
+    place a Rollbar webhook can carry it."""
+
+    kind = "rollbar"
+    STARTING: ClassVar[dict[str, Wanted]] = {
+        "new_item": Wanted("272716944", "backend"),
+        "occurrence": Wanted("402860571", "backend"),
+        "exp_repeat_item": Wanted("496445267", "backend"),
+        "reactivated_item": Wanted("495300143", "backend"),
+    }
+    IGNORED: ClassVar[list[str]] = ["deploy", "item_velocity", "new_item:resolved"]
+    WRONG_TYPES: ClassVar[list[str]] = ["new_item:id-a-string", "new_item:id-a-bool", "new_item:item-a-list",
+                                        "new_item:event-a-number", "occurrence:data-null"]
+    VARIANTS: ClassVar[dict[str, tuple[Any, Any]]] = {
+        "resolved": (("event_name",), "resolved_item"),
+        "id-a-string": (RB_ITEM, "../272716944"),
+        "id-a-bool": (RB_ITEM, True),
+        "item-a-list": (("data", "item"), [1]),
+        "event-a-number": (("event_name",), 3),
+        "data-null": (("data",), None),
+    }
+    EVENT_ISSUES: ClassVar[list[str]] = ["402860571", "1700000001"]
+    PROJECT = "backend"
+    API_TOKEN_ENV, WEBHOOK_SECRET_ENV = "AUTOFIXER_ROLLBAR_TOKEN", "AUTOFIXER_ROLLBAR_WEBHOOK_SECRET"
+    SIGNS_BODY = False
+
+    def fixture(self, stem: str) -> Any:
+        return copy.deepcopy(rollbar_webhooks()[stem])
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[None]:
+        self.fake = FakeRollbar(token=self.env()[self.API_TOKEN_ENV])
+        add_pyrollbar_item(self.fake, "1700000001")
+        with serve_app(self.fake.app) as url:
+            self.url = url
+            yield
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "rollbar", "name": "contract-rollbar", "base-url": self.url, "account": "acme",
+                "project": "backend"}
+
+    def env(self) -> dict[str, str]:
+        return {self.API_TOKEN_ENV: "rb-" + "0123456789abcdef0123456789abcdef",
+                self.WEBHOOK_SECRET_ENV: "contract-" + "rollbar-secret-abcdef"}
+
+    def deliver(self, stem: str, body: bytes, secret: str | None) -> Delivery:
+        query = {"token": secret} if secret is not None else {}
+        return Delivery(headers=Headers({"Content-Type": "application/json"}), body=body,
+                        content_type="application/json", query=query)
+
+    def fail_next(self, issue_id: str, *statuses: int) -> None:
+        self.fake.fail_next(issue_id, *statuses)
+
+
+SOURCES: list[type[SourceHarness]] = [SentryHarness, DatadogHarness, RollbarHarness]
 
 
 # ── fixtures ─────────────────────────────────────────────────────────────────────────────────
@@ -396,7 +532,8 @@ async def test_a_wrong_token_is_a_401_and_no_secret_leaks(
         source.verify(tracker.delivery(any_starting(tracker), secret=OTHER_SECRET))
     errors.append(rejected.value)
 
-    assert [e.status for e in errors] == [401, 401, 503, 404, 401]
+    bad = tracker.BAD_TOKEN_STATUS
+    assert [e.status for e in errors] == [bad, bad, 503, 404, 401]
     assert_secret_free([repr(source), repr(stranger), caplog.text, *exception_texts(errors)],
                        [*tracker.env().values(), OTHER_SECRET])
 
