@@ -86,6 +86,7 @@ class OpenAIProvider:
         self.model = self.default_model(llm)
         self.temperature = llm.temperature
         self.json_mode = llm.tool_calling == "json"
+        self.results_as_user = llm.tool_result_role == "user"
         self.context_window = llm.context_window or self.default_context_window()
         self.pricing: TablePricing = self.make_pricing(llm)
 
@@ -151,6 +152,8 @@ class OpenAIProvider:
         return out
 
     def tool_result_params(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.results_as_user:  # the same text json mode uses
+            return json_mode_messages([message])
         out: list[dict[str, Any]] = [
             {"role": "tool", "tool_call_id": r["tool_call_id"],
              "content": ("ERROR: " if r["is_error"] else "") + (r["content"] or "(no output)")}

@@ -35,6 +35,9 @@ class LlmConfig(Section):
     # How the model calls tools. "native": the API's tool calling; "json": tools are described in
     # the system prompt and the model answers with one JSON object (models without tool calling).
     tool_calling: Literal["native", "json"] = "native"
+    # Chat Completions servers whose chat template drops `role: tool` messages (llama.cpp's
+    # chatml-function-calling) get tool results as a user message instead.
+    tool_result_role: Literal["tool", "user"] = "tool"
     # A price for a model the provider's table does not know (USD per million tokens): without
     # it such a model's cost is reported as unknown and max-cost-usd cannot be enforced.
     input_price_per_mtok: float | None = Field(None, ge=0)
