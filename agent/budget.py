@@ -60,7 +60,8 @@ class Budget:
 
     @property
     def first_message(self) -> int:
-        return max(self.window - self.fixed - self.reserve, MIN_FIRST_MESSAGE_TOKENS)
+        # Half of what the fixed part and the reply leave: the other half is for the investigation.
+        return max((self.window - self.fixed - self.reserve) // 2, MIN_FIRST_MESSAGE_TOKENS)
 
     @property
     def tool_output(self) -> int:

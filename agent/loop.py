@@ -360,8 +360,10 @@ async def _run_one(run: _Run, step: int, call: ToolCall) -> ToolOutcome:
     run.usage = run.usage.model_copy(update={"tool_calls": run.usage.tool_calls + 1})
     run.record("tool_call", step=step, id=call.id, name=call.name, arguments=call.arguments)
     started = time.monotonic()
+    # Unknown tools are the malformed-call limit's business; this one is for real calls that loop.
     signature = f"{call.name}:{json.dumps(call.arguments, sort_keys=True, default=str)}"
-    run.repeat_streak = run.repeat_streak + 1 if signature == run.last_call else 1
+    known = call.name in run.tools.names()
+    run.repeat_streak = run.repeat_streak + 1 if known and signature == run.last_call else int(known)
     run.last_call = signature
     if run.repeat_streak >= run.limits.max_repeated_calls:
         # A small model stuck in a loop: the answer will not change, so the run ends (see _run_tools).
