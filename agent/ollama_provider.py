@@ -45,6 +45,7 @@ class OllamaClient(HttpClient):
 
 class OllamaProvider:
     name = "ollama"
+    pricing: LocalPricing = LocalPricing()  # free; an instance with a configured price replaces it
 
     @classmethod
     def from_config(cls, llm: LlmConfig, context: ConnectorContext) -> OllamaProvider:

@@ -50,6 +50,8 @@ def is_reasoning_model(model: str) -> bool:
 
 class OpenAIProvider:
     name = "openai"
+    # The list prices; an instance with a configured price for unknown models replaces it.
+    pricing: TablePricing = OpenAIPricing()
     KEY_ENVS: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)  # the vendor's usual variable
     # Chat Completions accepts max_completion_tokens on every OpenAI model; other servers may
     # only know the older max_tokens.
@@ -223,6 +225,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     `llm.tool-calling: json` says the model has none."""
 
     name = "openai-compatible"
+    pricing: TablePricing = LocalPricing()
     KEY_ENVS = ()
     USE_MAX_COMPLETION_TOKENS = False
 
