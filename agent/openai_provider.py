@@ -48,6 +48,48 @@ def is_reasoning_model(model: str) -> bool:
     return bool(_REASONING_MODEL.match(model))
 
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str) -> float | None:
+    """OpenAI's reset durations ("1s", "6m0s", "20ms", "1h2m3.5s") in seconds."""
+    parts = _DURATION_PART.findall(value.strip())
+    if not parts or "".join(n + u for n, u in parts) != value.strip():
+        return None
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+def reset_wait(headers: Any) -> float | None:
+    """How long until the exhausted limit resets, from `x-ratelimit-remaining-*` /
+    `x-ratelimit-reset-*` (OpenAI sends these on a 429 that may lack Retry-After)."""
+    waits = []
+    for limit in ("requests", "tokens"):
+        if headers.get(f"x-ratelimit-remaining-{limit}") == "0":
+            wait = parse_duration(headers.get(f"x-ratelimit-reset-{limit}") or "")
+            if wait is not None:
+                waits.append(wait)
+    return max(waits) if waits else None
+
+
+class _ResetHeaders:
+    """Teaches the SDK's retry (which reads only Retry-After / retry-after-ms) OpenAI's reset headers."""
+
+    def _parse_retry_after_header(self, response_headers: Any = None) -> float | None:
+        hinted: float | None = super()._parse_retry_after_header(response_headers)  # type: ignore[misc]
+        if hinted is not None or response_headers is None:
+            return hinted
+        return reset_wait(response_headers)
+
+
+class OpenAIClient(_ResetHeaders, AsyncOpenAI):
+    pass
+
+
+class AzureOpenAIClient(_ResetHeaders, AsyncAzureOpenAI):
+    pass
+
+
 class OpenAIProvider:
     name = "openai"
     # The list prices; an instance with a configured price for unknown models replaces it.
@@ -75,7 +117,7 @@ class OpenAIProvider:
     @classmethod
     def client_for(cls, llm: LlmConfig, key: str) -> AsyncOpenAI:
         # An explicit key and base URL keep the SDK from reading OPENAI_* variables itself.
-        return AsyncOpenAI(api_key=key, base_url=llm.base_url, timeout=DEFAULT_TIMEOUT_S,
+        return OpenAIClient(api_key=key, base_url=llm.base_url, timeout=DEFAULT_TIMEOUT_S,
                            max_retries=DEFAULT_MAX_RETRIES)
 
     @classmethod
@@ -209,7 +251,7 @@ class AzureOpenAIProvider(OpenAIProvider):
         if not llm.base_url:
             raise ProviderUnavailable("llm.provider azure-openai needs llm.base-url: the resource endpoint "
                                       "(https://<resource>.openai.azure.com)")
-        return AsyncAzureOpenAI(
+        return AzureOpenAIClient(
             api_key=key, azure_endpoint=llm.base_url, azure_deployment=llm.deployment or cls.default_model(llm),
             api_version=llm.api_version or cls.DEFAULT_API_VERSION, timeout=DEFAULT_TIMEOUT_S,
             max_retries=DEFAULT_MAX_RETRIES,

@@ -5,6 +5,7 @@ of weak models (agent/tool_text.py, agent/budget.py) end to end through them."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from agent.budget import estimate_tokens
 from agent.loop import Limits, run_agent
 from agent.openai_pricing import OpenAIPricing
+from agent.openai_provider import parse_duration
 from agent.provider import ProviderError, ProviderUnavailable, user_message
 from agent.settings import LlmConfig
 from agent.tool_text import calls_from_text, repair_arguments
@@ -83,6 +85,22 @@ async def test_openai_error_bodies_become_one_line_provider_errors() -> None:
             await provider.complete("sys", [user_message("go")], TOOLS)
     assert err.value.status == 404 and not err.value.retryable
     assert "does not exist" in str(err.value) and "\n" not in str(err.value)
+
+
+async def test_openai_429_waits_for_the_exhausted_limits_reset() -> None:
+    fake = openai_api.FakeOpenAI()
+    limited = {"x-ratelimit-remaining-requests": "12", "x-ratelimit-reset-requests": "9m",
+               "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1.5s"}
+    with serve_app(fake.app) as url:
+        fake.script += [openai_api.Failure(429, "Rate limit reached", "tokens", limited),
+                        openai_api.Completion(content="ok")]
+        provider = build({"OPENAI_API_KEY": openai_api.API_KEY}, provider="openai", model="gpt-4o",
+                         base_url=f"{url}/v1")
+        started = time.monotonic()
+        turn = await provider.complete("sys", [user_message("go")], TOOLS)
+    # The token limit's reset (1.5 s), longer than the SDK's own first backoff (<= 0.5 s), and not 9 minutes.
+    assert turn.text == "ok" and 1.5 <= time.monotonic() - started < 5
+    assert (parse_duration("6m0s"), parse_duration("1h2m3.5s"), parse_duration("soon")) == (360, 3723.5, None)
 
 
 def test_unknown_openai_model_uses_the_configured_price_or_is_unknown() -> None:
