@@ -53,6 +53,7 @@ from tests.contracts.support import (
 )
 from tests.fakes import ollama_api, openai_api
 from tests.fakes.anthropic_api import API_KEY, Failure, FakeAnthropic, Turn, text, tool_use
+from tests.fakes.anthropic_cloud_api import FakeCloudClaude
 from tests.fakes.serve import serve_app
 
 SYSTEM = "You fix production errors. Investigate with the tools, then answer."
@@ -296,8 +297,55 @@ class OllamaHarness(ProviderHarness):
         return True
 
 
+# ── Claude on Bedrock and Vertex: the `anthropic` SDK's cloud clients ────────────────────────
+
+
+class BedrockHarness(AnthropicHarness):
+    kind = "bedrock"
+    UNKNOWN_MODEL = "us.anthropic.claude-unknown-9-v1:0"
+    UNAVAILABLE = ()  # a missing region: tests/test_providers.py (it depends on AWS_REGION)
+    REGION = "eu-central-1"
+    KEY_ID = "AKIDEXAMPLE0TEST0KEY"
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[None]:
+        self.fake = FakeCloudClaude("bedrock", credential=self.KEY_ID, region=self.REGION)  # type: ignore[assignment]
+        with serve_app(self.fake.app) as url:
+            self.url = url
+            yield
+
+    def llm(self, model: str | None = None) -> dict[str, Any]:
+        return {"provider": "bedrock", "model": model or "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "region": self.REGION, "base-url": self.url}
+
+    def env(self) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": self.KEY_ID, "AWS_SECRET_ACCESS_KEY": "test-secret-access-key-not-real"}
+
+
+class VertexHarness(AnthropicHarness):
+    kind = "vertex"
+    UNKNOWN_MODEL = "claude-unknown-9@20990101"
+    UNAVAILABLE = ()  # a missing project: tests/test_providers.py (it depends on the environment)
+    TOKEN = "ya29.test-token-not-real"
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[None]:
+        self.fake = FakeCloudClaude("vertex", credential=self.TOKEN, region="us-east5")  # type: ignore[assignment]
+        with serve_app(self.fake.app) as url:
+            self.url = url
+            yield
+
+    def llm(self, model: str | None = None) -> dict[str, Any]:
+        return {"provider": "vertex", "model": model or "claude-sonnet-4-5@20250929", "region": "us-east5",
+                "project": "test-project", "base-url": f"{self.url}/v1"}
+
+    def env(self) -> dict[str, str]:
+        return {"AUTOFIXER_LLM_KEY": self.TOKEN}
+
+
 PROVIDERS: list[type[ProviderHarness]] = [
     AnthropicHarness, ReplayHarness, OpenAIHarness, AzureOpenAIHarness, OpenAICompatibleHarness, OllamaHarness,
+    BedrockHarness, VertexHarness,
 ]
 
 
