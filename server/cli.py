@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     demo.add_argument("--workdir", help="use this directory (kept) instead of a temporary one")
+    demo.add_argument("--llm", help="run the model live with this provider (openai, ollama, openai-compatible, "
+                      "azure-openai, bedrock, vertex, anthropic); default: Claude when AUTOFIXER_LLM_KEY is set")
+    demo.add_argument("--model", help="the model for --llm")
+    demo.add_argument("--base-url", help="the API base URL for --llm (Ollama, a compatible server, Azure)")
     demo.set_defaults(func=_demo)
 
     from server.mcp.cli import add_mcp_parser
@@ -135,7 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from server import demo
 
-    return demo.main(keep=args.keep, workdir=args.workdir)
+    return demo.main(keep=args.keep, workdir=args.workdir, llm=demo.live_llm(args.llm, args.model, args.base_url))
 
 
 def _retry(args: argparse.Namespace) -> int:
