@@ -117,7 +117,9 @@ class OllamaProvider:
                     "name": t["name"], "description": t.get("description", ""), "parameters": t["input_schema"]}}
                     for t in tools]
         if self.keep_alive is not None:
-            body["keep_alive"] = self.keep_alive
+            # A duration ("30m") as a string; plain seconds (-1: forever) as a number, as Ollama parses them.
+            bare = self.keep_alive.lstrip("-")
+            body["keep_alive"] = int(self.keep_alive) if bare.isdigit() else self.keep_alive
         return body
 
     def to_turn(self, data: dict[str, Any], messages: list[dict[str, Any]]) -> ModelTurn:

@@ -219,8 +219,9 @@ async def test_ollama_num_ctx_from_api_show_keep_alive_and_synthesised_ids(ollam
 
 async def test_ollama_configured_window_wins_and_a_missing_model_says_pull(ollama_fake: tuple[Any, str]) -> None:
     _fake, url = ollama_fake
-    provider = build(provider="ollama", model=ollama_api.MODEL, base_url=url, context_window=4096)
+    provider = build(provider="ollama", model=ollama_api.MODEL, base_url=url, context_window=4096, keep_alive="-1")
     assert await provider.context_window_tokens() == 4096
+    assert provider.request("s", [], [], 100, 4096)["keep_alive"] == -1  # seconds go as a number
     missing = build(provider="ollama", model="nope:1b", base_url=url)
     with pytest.raises(ProviderError) as err:
         await missing.complete("sys", [user_message("go")], TOOLS)

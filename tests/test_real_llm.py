@@ -101,10 +101,14 @@ async def test_a_real_small_model_ends_cleanly_within_limits(server: str, tmp_pa
     records = read_transcript(tmp_path / "run.jsonl")
     header = next(r for r in records if r["kind"] == "header")
     assert header["context_window"] == WINDOW and header["first_request_tokens"] < WINDOW
+    first_turn = next(r for r in records if r["kind"] == "usage")["turn"]
+    first_prompt = first_turn["input_tokens"] + first_turn["cache_read_tokens"]  # the server's own count
+    assert first_prompt + limits.max_output_tokens <= WINDOW  # the first request really fits the window
     calls = [(r["name"], r["is_error"]) for r in records if r["kind"] == "tool_result"]
     print("\nreal model run:", json.dumps({
         "exit_reason": result.exit_reason, "confidence": result.confidence.value, "steps": result.usage.steps,
         "tool_calls": calls, "input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens,
-        "first_request_tokens_estimate": header["first_request_tokens"], "seconds": round(seconds, 1),
+        "first_request_tokens_estimate": header["first_request_tokens"], "first_request_tokens_server": first_prompt,
+        "window": WINDOW, "seconds": round(seconds, 1),
         "changes": len(result.changes),
     }))
