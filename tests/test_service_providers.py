@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.fakes import ollama_api, openai_api
@@ -67,6 +68,7 @@ def test_an_issue_becomes_a_pull_request_with_each_provider(kind: str, tmp_path:
         try:
             assert svc.post_webhook(_webhook(issue), "issue").status_code == 202
             outcome = svc.wait_job(f"sentry:test-org:{issue}", timeout=90)["outcome"]
+            metrics = httpx.get(f"{svc.url}/metrics").text
         finally:
             svc.stop()
     assert outcome["state"] == "done", outcome
@@ -76,3 +78,42 @@ def test_an_issue_becomes_a_pull_request_with_each_provider(kind: str, tmp_path:
     if kind == "openai-compatible" or kind == "ollama":
         assert "$0.0000" in pull["body"]  # a local model costs 0, and that price is known
     assert "cost unknown" not in pull["body"]
+    assert "autofixer_llm_unpriced_turns_total 0\n" in metrics
+    [cost] = [float(line.split()[1]) for line in metrics.splitlines()
+              if line.startswith("autofixer_llm_cost_usd_total ")]
+    local = kind in ("openai-compatible", "ollama")
+    assert cost == (0 if local else pytest.approx(outcome["fix"]["usage"]["cost_usd"], abs=1e-6))
+    assert local or cost > 0  # gpt-4o has a list price
+
+
+def test_an_unpriced_model_is_cost_unknown_in_the_pr_and_metrics(tmp_path: Path) -> None:
+    """A hosted model missing from the price table: never a made-up price."""
+    issue = "7101"
+    work = make_shop_repo(tmp_path / "work")
+    bare = tmp_path / "acme" / "shop.git"
+    _git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    github = FakeGitHub(token=GITHUB_TOKEN, repo_paths={"acme/shop": bare})
+    sentry = FakeSentry(token=SENTRY_TOKEN, org="test-org", load_fixtures=False)
+    sentry.add_event(api_event(issue), project_slug="shop")
+    fake = openai_api.FakeOpenAI()
+    fake.script += [openai_api.Completion(content=text or None, tool_calls=calls) for text, calls in _turns()]
+    with serve_app(github.app) as github_url, serve_app(sentry.app) as sentry_url, serve_app(fake.app) as llm_url:
+        (tmp_path / "svc").mkdir()
+        svc = Service(tmp_path / "svc", sentry_url, config={
+            "scm": {"type": "github", "base-url": github_url},
+            "projects": [{"source-project": "shop", "scm-repo": "acme/shop",
+                          "clone-url": f"{github_url}/acme/shop.git"}],
+            "llm": {"provider": "openai", "model": "acme-finetune-1", "base-url": f"{llm_url}/v1", "max-steps": 10},
+            "worker": {"concurrency": 1, "poll-interval-seconds": 0.1, "sentry-backoff-seconds": 0.05},
+        }, env={"OPENAI_API_KEY": openai_api.API_KEY, "AUTOFIXER_GITHUB_TOKEN": GITHUB_TOKEN}).start()
+        try:
+            assert svc.post_webhook(_webhook(issue), "issue").status_code == 202
+            outcome = svc.wait_job(f"sentry:test-org:{issue}", timeout=90)["outcome"]
+            metrics = httpx.get(f"{svc.url}/metrics").text
+        finally:
+            svc.stop()
+    assert outcome["state"] == "done", outcome
+    [pull] = [p for p in github.pulls["acme/shop"] if p["head"]["ref"] == f"fix/auto-fixer-sentry-{issue}"]
+    assert "cost unknown (4 turns of a model with no known price)" in pull["body"]
+    assert "\nautofixer_llm_cost_usd_total 0.000000\n" in metrics
+    assert "\nautofixer_llm_unpriced_turns_total 4\n" in metrics

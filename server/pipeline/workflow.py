@@ -127,7 +127,9 @@ async def fix_issue(request: dict[str, Any]) -> dict[str, Any]:
         await notify(outcome)
     finally:
         outcome.duration_seconds = round(time.monotonic() - started, 3)
-        services().metrics.job_finished(outcome.state.value, outcome.duration_seconds)
+        usage = outcome.fix.usage if outcome.fix is not None else None
+        services().metrics.job_finished(outcome.state.value, outcome.duration_seconds,
+                                        usage.cost_usd if usage else 0.0, usage.unpriced_turns if usage else 0)
         log.info("job %s%s", outcome.state.value, f": {outcome.reason}" if outcome.reason else "")
         logs.job_issue.reset(issue_token)
         logs.job_id.reset(job_token)
