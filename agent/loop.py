@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 import prompts
+from agent.budget import Budget, budget_for, context_window, request_tokens, trim_middle
 from agent.context import render_task
 from agent.provider import (
     ModelProvider,
@@ -38,6 +39,7 @@ from agent.provider import (
     tool_results_message,
     user_message,
 )
+from agent.tool_text import repair_arguments, text_calls
 from agent.transcript import Transcript
 from domain import Confidence, FixResult, Usage
 from domain.redact import redactor
@@ -80,6 +82,7 @@ class Limits(BaseModel):
     max_wall_seconds: float | None = Field(600.0, gt=0)
     max_output_tokens: int = Field(8192, ge=1)  # per model turn
     max_malformed_calls: int = Field(3, ge=1)  # in a row: unknown tool, bad JSON, bad arguments
+    max_repeated_calls: int = Field(3, ge=2)  # the same call this many times in a row ends the run
 
 
 class Progress(BaseModel):
@@ -116,7 +119,11 @@ class _Run:
     usage: Usage = field(default_factory=Usage)
     messages: list[dict[str, Any]] = field(default_factory=list)
     last_text: str = ""
+    budget: Budget | None = None  # the model's context window, when the provider says what it is
     malformed_streak: int = 0
+    repeat_streak: int = 0  # the same call (name and arguments) as the one before, in a row
+    last_call: str = ""
+    warned_unpriced: bool = False
     unanswered_nudge: bool = False  # the previous turn had no tool call and was nudged
 
     def elapsed(self) -> float:
@@ -168,11 +175,16 @@ async def run_agent(
     )
     system = prompts.load(SYSTEM_PROMPT)
     first = run.redact(task if task is not None else _render_first_message(ctx, secrets))
-    run.messages.append(user_message(first))
     specs = [dict(spec) for spec in tools.specs()]
+    window = await _window(provider)
+    if window is not None:
+        run.budget = budget_for(window, system, specs, limits.max_output_tokens)
+        first = trim_middle(first, run.budget.first_message, "the error report")
+    run.messages.append(user_message(first))
     run.record(
         "header", prompt_version=prompt_version(tools), provider=provider.name, model=provider.model,
         limits=limits.model_dump(), tools=[t["name"] for t in specs], event_id=ctx.event.id if ctx.event else None,
+        context_window=window, first_request_tokens=request_tokens(system, specs, run.messages),
     )
     run.record("message", role="system", content=system)
     run.record("message", role="user", content=first)
@@ -184,6 +196,14 @@ async def run_agent(
     run.record("result", elapsed_s=round(run.elapsed(), 3), result=result.model_dump(mode="json"))
     await run.progress(result.usage.steps, "finished", detail=result.exit_reason)
     return result
+
+
+async def _window(provider: ModelProvider) -> int | None:
+    try:
+        return await context_window(provider)
+    except ProviderError as exc:  # the server cannot say: the first model call will report the failure
+        log.warning("could not read the model's context window: %s", exc)
+        return None
 
 
 def _direct_call(provider: ModelProvider) -> CallModel:
@@ -213,9 +233,13 @@ async def _loop(run: _Run, system: str, specs: list[dict[str, Any]]) -> FixResul
         if stop is not None:
             return await _stopped(run, stop)
         step += 1
-        request = ModelRequest(
-            system=system, messages=run.messages, tools=specs, max_output_tokens=run.limits.max_output_tokens
-        )
+        max_output = run.limits.max_output_tokens
+        if run.budget is not None:
+            max_output = run.budget.reserve
+            elided = run.budget.fit_conversation(system, specs, run.messages)
+            if elided:
+                run.record("context_trimmed", step=step, elided_tool_outputs=elided)
+        request = ModelRequest(system=system, messages=run.messages, tools=specs, max_output_tokens=max_output)
         try:
             turn = await _timed_call(run, step, request)
         except TimeoutError:
@@ -223,6 +247,7 @@ async def _loop(run: _Run, system: str, specs: list[dict[str, Any]]) -> FixResul
         except ProviderError as exc:
             run.record("provider_error", step=step, error=run.redact(str(exc)), status=exc.status)
             return await _stopped(run, "error", detail=run.redact(str(exc)))
+        turn = _normalise_turn(run, step, turn)
         _account_turn(run, step, turn)
         await run.progress(step, "model_turn", detail=_preview(turn.text))
         if not turn.tool_calls:
@@ -257,8 +282,31 @@ async def _timed_call(run: _Run, step: int, request: ModelRequest) -> ModelTurn:
     return turn
 
 
+def _normalise_turn(run: _Run, step: int, turn: ModelTurn) -> ModelTurn:
+    """Weak models (agent/tool_text.py): a tool call written as text becomes a call; arguments
+    with repairable JSON mistakes are repaired. Done before the turn enters the conversation, so
+    the model sees its calls the way they were run."""
+    calls = turn.tool_calls
+    if not calls and turn.text:
+        calls = text_calls(turn.text, set(run.tools.names()), step)
+        if calls:
+            run.record("text_tool_calls", step=step, count=len(calls))
+    repaired = []
+    for call in calls:
+        if isinstance(call.arguments, str):
+            fixed = repair_arguments(call.arguments)
+            if fixed is not None:
+                run.record("repaired_arguments", step=step, id=call.id, name=call.name)
+                call = call.model_copy(update={"arguments": fixed})
+        repaired.append(call)
+    if repaired == turn.tool_calls:
+        return turn
+    return turn.model_copy(update={"tool_calls": repaired, "stop_reason": "tool_use"})
+
+
 def _account_turn(run: _Run, step: int, turn: ModelTurn) -> None:
-    run.usage = run.usage.add(turn.usage.model_copy(update={"steps": 1, "tool_calls": 0}))
+    unpriced = 1 if turn.cost_estimated else 0
+    run.usage = run.usage.add(turn.usage.model_copy(update={"steps": 1, "tool_calls": 0, "unpriced_turns": unpriced}))
     if turn.text.strip():
         run.last_text = turn.text
     run.messages.append(assistant_message(turn, run.provider.name))
@@ -270,8 +318,13 @@ def _account_turn(run: _Run, step: int, turn: ModelTurn) -> None:
         "usage", step=step, model=turn.model, turn=turn.usage.model_dump(), total=run.usage.model_dump(),
         cost_estimated=turn.cost_estimated,
     )
-    if turn.cost_estimated:
-        log.warning("no price known for model %r; cost estimated at the fallback price", turn.model)
+    if turn.cost_estimated and not run.warned_unpriced:
+        run.warned_unpriced = True
+        if turn.usage.cost_usd > 0:
+            log.warning("no price known for model %r; cost estimated at the fallback price", turn.model)
+        else:
+            log.warning("no price known for model %r: its cost is unknown and max-cost-usd cannot be enforced "
+                        "(set llm.input-price-per-mtok and llm.output-price-per-mtok)", turn.model)
 
 
 def _nudge(run: _Run, turn: ModelTurn) -> None:
@@ -297,6 +350,8 @@ async def _run_tools(run: _Run, step: int, calls: list[ToolCall]) -> FixResult |
             ended = await _submitted(run)
         elif run.malformed_streak >= run.limits.max_malformed_calls:
             ended = await _stopped(run, "malformed_calls")
+        elif run.repeat_streak >= run.limits.max_repeated_calls:
+            ended = await _stopped(run, "repeated_calls")
     run.messages.append(tool_results_message(results))
     return ended
 
@@ -305,11 +360,25 @@ async def _run_one(run: _Run, step: int, call: ToolCall) -> ToolOutcome:
     run.usage = run.usage.model_copy(update={"tool_calls": run.usage.tool_calls + 1})
     run.record("tool_call", step=step, id=call.id, name=call.name, arguments=call.arguments)
     started = time.monotonic()
+    # Unknown tools are the malformed-call limit's business; this one is for real calls that loop.
+    signature = f"{call.name}:{json.dumps(call.arguments, sort_keys=True, default=str)}"
+    known = call.name in run.tools.names()
+    run.repeat_streak = run.repeat_streak + 1 if known and signature == run.last_call else int(known)
+    run.last_call = signature
+    if run.repeat_streak >= run.limits.max_repeated_calls:
+        # A small model stuck in a loop: the answer will not change, so the run ends (see _run_tools).
+        text = f"Not run: {call.name} was called {run.repeat_streak} times in a row with the same arguments."
+        run.record("tool_result", step=step, id=call.id, name=call.name, is_error=True, malformed=False,
+                   content=text, seconds=0.0)
+        return ToolOutcome(text, True)
     outcome = await run.call_tool(run.tools, run.ctx, call.name, call.arguments)
     # Calls that cannot even be attempted are the model's mistakes and count towards
     # max_malformed_calls; a tool that runs and fails (file not found, no match) does not.
     run.malformed_streak = run.malformed_streak + 1 if outcome.malformed else 0
-    outcome = ToolOutcome(run.redact(outcome.text), outcome.is_error, malformed=outcome.malformed)
+    text = run.redact(outcome.text)
+    if run.budget is not None:
+        text = trim_middle(text, run.budget.tool_output, f"{call.name} output")
+    outcome = ToolOutcome(text, outcome.is_error, malformed=outcome.malformed)
     seconds = round(time.monotonic() - started, 3)
     run.record(
         "tool_result", step=step, id=call.id, name=call.name, is_error=outcome.is_error,
@@ -326,6 +395,7 @@ _STOP_TEXT = {
     "max_cost": "the cost limit was reached",
     "max_time": "the time limit was reached",
     "malformed_calls": "the model made too many malformed tool calls in a row",
+    "repeated_calls": "the model repeated the same tool call without progress",
     "no_tool_call": "the model stopped calling tools without submitting a fix",
     "error": "the model API failed",
 }

@@ -175,3 +175,10 @@ def tool_results_message(results: list[ToolResultDict], text: str = "") -> dict[
     if text:
         message["text"] = text
     return message
+
+
+def synthetic_call_id(messages: list[dict[str, Any]], index: int) -> str:
+    """A stable id for a tool call the API sent without one (Ollama, some compatible servers):
+    derived from the turn's position, so a replayed or resumed run gets the same id."""
+    turn = sum(1 for m in messages if m.get("role") == "assistant")
+    return f"call_{turn}_{index}"

@@ -32,6 +32,9 @@ class Usage(BaseModel):
     cost_usd: float = 0.0
     steps: int = 0
     tool_calls: int = 0
+    # Model turns whose price the provider did not know: their cost_usd is 0 (or an estimate),
+    # so the total is "cost unknown" wherever it is shown.
+    unpriced_turns: int = 0
 
     def add(self, other: Usage) -> Usage:
         return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from domain import Usage
 from evals.runfile import RunFile
 from evals.scoring import CaseResult, Summary
 
@@ -18,6 +19,13 @@ def pct(value: float | None) -> str:
 
 def usd(value: float | None) -> str:
     return "—" if value is None else f"${value:.4f}"
+
+
+def cost(usage: Usage) -> str:
+    """A run's cost; "cost unknown" when a model without a known price answered (never $0)."""
+    if usage.unpriced_turns and not usage.cost_usd:
+        return "cost unknown"
+    return usd(usage.cost_usd) + ("*" if usage.unpriced_turns else "")
 
 
 def num(value: float | None, digits: int = 1) -> str:
@@ -67,7 +75,7 @@ def _case_rows(run: RunFile) -> list[list[str]]:
             r.case_id, str(r.repeat), outcome, r.confidence.value if r.confidence else "—",
             r.calibration or "—", str(r.usage.steps), str(r.usage.tool_calls),
             f"{_input_tokens(r):,}/{r.usage.output_tokens:,}",
-            usd(r.usage.cost_usd), f"{r.wall_seconds:.1f}s", r.exit_reason or "—",
+            cost(r.usage), f"{r.wall_seconds:.1f}s", r.exit_reason or "—",
         ])
     return rows
 
@@ -86,7 +94,7 @@ def summary_text(run_dir_name: str, run: RunFile) -> str:
     lines += [
         "",
         f"resolved        {s.resolved}/{s.scored} scored = {pct(s.resolve_rate)} (95 % CI {ci(s)})",
-        f"cost            {usd(s.usage.cost_usd)} total, {usd(s.cost_per_resolved_usd)} per resolved fix",
+        f"cost            {cost(s.usage)} total, {usd(s.cost_per_resolved_usd)} per resolved fix",
         f"tokens          {tokens(s)}",
         "calibration     " + ", ".join(
             f"{lvl} {st.resolved}/{st.count}" for lvl, st in s.calibration.items() if st.count
@@ -121,7 +129,7 @@ def markdown_report(run: RunFile) -> str:
          f"{s.cases_resolved_every_repeat} / {s.cases_resolved_any_repeat} of {s.cases}"],
         ["runs with an applied patch", f"{s.patch_applied}/{s.scored}"],
         ["cost per resolved fix", usd(s.cost_per_resolved_usd)],
-        ["total cost", usd(s.usage.cost_usd)],
+        ["total cost", cost(s.usage)],
         ["mean cost / steps / tool calls per run",
          f"{usd(s.mean_cost_usd)} / {num(s.mean_steps)} / {num(s.mean_tool_calls)}"],
         ["tokens", tokens(s)],

@@ -50,8 +50,8 @@ from evals.testrunners import SuiteOutcome, run_case_tests
 from tools.base import ToolContext
 from tools.registry import WORKTREE_TOOLS
 
-LLM_CHOICES = ("anthropic", "openai", "ollama", "replay", "oracle", "null")
-LIVE_LLMS = ("anthropic", "openai", "ollama")
+LIVE_LLMS = ("anthropic", "openai", "azure-openai", "openai-compatible", "ollama", "bedrock", "vertex")
+LLM_CHOICES = (*LIVE_LLMS, "replay", "oracle", "null")
 
 
 _UNSCORED_STATUS: dict[str, Status] = {"stale": "stale_recording", "missing": "no_recording"}

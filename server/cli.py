@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--scm", choices=("gitlab", "bitbucket", "bitbucket-datacenter"),
                       help="open a real merge/pull request through this forge's provider, "
                            "against a local stand-in for its API")
+    demo.add_argument("--llm", help="run the model live with this provider (openai, ollama, openai-compatible, "
+                      "azure-openai, bedrock, vertex, anthropic); default: Claude when AUTOFIXER_LLM_KEY is set")
+    demo.add_argument("--model", help="the model for --llm")
+    demo.add_argument("--base-url", help="the API base URL for --llm (Ollama, a compatible server, Azure)")
     demo.set_defaults(func=_demo)
 
     from server.mcp.cli import add_mcp_parser
@@ -172,7 +176,8 @@ def _sweep(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from server import demo
 
-    return demo.main(keep=args.keep, workdir=args.workdir, scm=args.scm)
+    return demo.main(keep=args.keep, workdir=args.workdir, scm=args.scm,
+                     llm=demo.live_llm(args.llm, args.model, args.base_url))
 
 
 def _retry(args: argparse.Namespace) -> int:

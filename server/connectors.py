@@ -41,6 +41,12 @@ PROVIDERS: dict[str, str] = {
     "anthropic": "agent.anthropic_provider:AnthropicProvider",
     "claude": "agent.anthropic_provider:AnthropicProvider",  # the seed's spelling
     "replay": "agent.replay_provider:ReplayProvider",
+    "openai": "agent.openai_provider:OpenAIProvider",
+    "azure-openai": "agent.openai_provider:AzureOpenAIProvider",
+    "openai-compatible": "agent.openai_provider:OpenAICompatibleProvider",
+    "ollama": "agent.ollama_provider:OllamaProvider",
+    "bedrock": "agent.cloud_anthropic_provider:BedrockProvider",
+    "vertex": "agent.cloud_anthropic_provider:VertexProvider",
 }
 NOTIFIERS: dict[str, str] = {
     "log": "notify.log:LogNotifier",

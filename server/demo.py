@@ -94,9 +94,9 @@ def sentry_stand_in(event: dict[str, Any], token: str) -> Quart:
     return app
 
 
-def _settings(workdir: Path, sentry_url: str, origin: Path, live: bool,
+def _settings(workdir: Path, sentry_url: str, origin: Path, live: dict[str, Any] | None,
               forge: tuple[ForgeStandIn, str] | None = None) -> Settings:
-    llm: dict[str, Any] = {"provider": "anthropic"} if live else {
+    llm: dict[str, Any] = live if live is not None else {
         "provider": "replay", "replay-file": str(_assets() / "turns.json"),
     }
     # --scm: a real merge/pull request through the forge's provider, to the local stand-in.
@@ -130,10 +130,23 @@ async def _serve(app: Quart, port: int, stop: asyncio.Event, health: str = "/hea
     raise RuntimeError(f"nothing listening on port {port}")
 
 
-async def run_demo(workdir: Path, scm: str | None = None) -> int:
-    started = time.monotonic()
+def live_llm(provider: str | None, model: str | None, base_url: str | None) -> dict[str, Any] | None:
+    """The `llm:` section of a live demo: the provider asked for (`--llm`, any registered one),
+    else Claude when a key is set; None replays the recorded turns."""
     llm_key = os.environ.get("AUTOFIXER_LLM_KEY") or os.environ.get("ANTHROPIC_API_KEY")
-    live = bool(llm_key)
+    if provider in (None, "anthropic", "claude") and not llm_key:
+        return None
+    section: dict[str, Any] = {"provider": provider or "anthropic"}
+    if model:
+        section["model"] = model
+    if base_url:
+        section["base-url"] = base_url
+    return section
+
+
+async def run_demo(workdir: Path, llm: dict[str, Any] | None = None, scm: str | None = None) -> int:
+    started = time.monotonic()
+    live = llm is not None
     event = json.loads((_assets() / "event.json").read_text())
     webhook = (_assets() / "webhook.json").read_bytes()
     sentry_token, webhook_secret = secrets.token_hex(16), secrets.token_hex(16)
@@ -141,19 +154,21 @@ async def run_demo(workdir: Path, scm: str | None = None) -> int:
     _say("autofixer demo — a recorded Sentry error in a bundled sample shop, fixed end to end")
     _say(f"  work dir: {workdir}")
     _say(f"  Sentry API: {REPLAYED} — a local stand-in serves the recorded event (server/demo_assets/event.json)")
-    _say("  model: Claude, live (your API key)" if live else
+    _say(f"  model: {llm['provider']} {llm.get('model', '(default model)')}, live" if llm is not None else
          f"  model: {REPLAYED} — recorded model turns (server/demo_assets/turns.json); "
-         "set AUTOFIXER_LLM_KEY to watch Claude do it live")
+         "set AUTOFIXER_LLM_KEY to watch Claude do it live, or pass --llm PROVIDER --model M")
     _say()
     origin = prepare_repository(workdir)
     _say(f"[1/5] sample project committed to a local git origin: {origin}")
 
     sentry_port = _free_port()
     forge = None if scm is None else (ForgeStandIn(scm, secrets.token_hex(16)), f"http://127.0.0.1:{_free_port()}")
-    settings = _settings(workdir, f"http://127.0.0.1:{sentry_port}", origin, live, forge)
+    settings = _settings(workdir, f"http://127.0.0.1:{sentry_port}", origin, llm, forge)
+    # A live provider reads its key (and the vendor's variables) from the environment; Secrets
+    # takes only the variables the configuration names.
     env_secrets = Secrets(settings, environ={
+        **(os.environ if live else {}),
         "AUTOFIXER_SENTRY_TOKEN": sentry_token, "AUTOFIXER_WEBHOOK_SECRET": webhook_secret,
-        **({"AUTOFIXER_LLM_KEY": llm_key} if llm_key else {}),
         **({settings.scm_configs[0].token_env: forge[0].token} if forge else {}),  # type: ignore[attr-defined]
     })
     logs.configure("WARNING", env_secrets.values())
@@ -260,11 +275,12 @@ def _pytest(cwd: Path) -> tuple[bool, str]:
     return proc.returncode == 0, summary.strip("= ")
 
 
-def main(keep: bool = False, workdir: str | None = None, scm: str | None = None) -> int:
+def main(keep: bool = False, workdir: str | None = None, scm: str | None = None,
+         llm: dict[str, Any] | None = None) -> int:
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="autofixer-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
-        return asyncio.run(run_demo(root, scm))
+        return asyncio.run(run_demo(root, llm, scm))
     finally:
         if not keep and not workdir:
             shutil.rmtree(root, ignore_errors=True)

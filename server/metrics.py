@@ -20,16 +20,22 @@ class Metrics:
         self._duration_counts = [0] * len(_DURATION_BUCKETS)
         self._duration_sum = 0.0
         self._duration_total = 0
+        self._cost_usd = 0.0
+        self._unpriced_turns = 0
 
     def webhook(self, outcome: str) -> None:
         with self._lock:
             self._webhooks[outcome] += 1
 
-    def job_finished(self, state: str, seconds: float, *, rule: str | None = None) -> None:
+    def job_finished(self, state: str, seconds: float, cost_usd: float = 0.0, unpriced_turns: int = 0, *,
+                     rule: str | None = None) -> None:
         with self._lock:
             self._jobs[state] += 1
             if rule:
                 self._ignored[rule.split(":", 1)[0]] += 1
+            self._cost_usd += cost_usd
+            # Turns of a model with no known price: their cost is not in the total above.
+            self._unpriced_turns += unpriced_turns
             self._duration_sum += seconds
             self._duration_total += 1
             for i, bound in enumerate(_DURATION_BUCKETS):
@@ -60,5 +66,11 @@ class Metrics:
                 f'autofixer_job_duration_seconds_bucket{{le="+Inf"}} {self._duration_total}',
                 f"autofixer_job_duration_seconds_sum {self._duration_sum:.3f}",
                 f"autofixer_job_duration_seconds_count {self._duration_total}",
+                "# HELP autofixer_llm_cost_usd_total Model cost of finished fix jobs (known prices only).",
+                "# TYPE autofixer_llm_cost_usd_total counter",
+                f"autofixer_llm_cost_usd_total {self._cost_usd:.6f}",
+                "# HELP autofixer_llm_unpriced_turns_total Model turns whose cost is unknown (no price for the model).",
+                "# TYPE autofixer_llm_unpriced_turns_total counter",
+                f"autofixer_llm_unpriced_turns_total {self._unpriced_turns}",
             ]
         return "\n".join(lines) + "\n"

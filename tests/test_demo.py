@@ -43,3 +43,29 @@ def test_demo_opens_a_request_through_each_forge_provider_on_a_labelled_stand_in
     assert "STAND-IN: #1 https://" in out and "(dry run)" not in out
     assert "labels: auto-fix, ai-generated, confidence-high" in out
     assert "fix/auto-fixer-sentry-5872041193: 23 passed" in out
+
+
+def test_demo_runs_live_with_any_configured_provider(tmp_path: Path) -> None:
+    """`autofixer demo --llm openai-compatible`: the recorded turns, played by a Chat Completions
+    server (the local fake), reach the agent through the OpenAI SDK; nothing is labelled REPLAYED
+    for the model, and a local model's cost is $0."""
+    from agent.replay_provider import Recording
+    from tests.fakes.openai_api import Completion, FakeOpenAI
+    from tests.fakes.serve import serve_app
+
+    recording = Recording.load(Path(__file__).resolve().parents[1] / "server" / "demo_assets" / "turns.json")
+    fake = FakeOpenAI(api_key=None)
+    fake.script += [Completion(content=t.text or None, tool_calls=[(c.name, c.arguments) for c in t.tool_calls])
+                    for t in recording.turns]
+    env = {k: v for k, v in os.environ.items() if k not in ("AUTOFIXER_LLM_KEY", "ANTHROPIC_API_KEY")}
+    with serve_app(fake.app) as url:
+        result = subprocess.run(
+            [sys.executable, "-m", "server.cli", "demo", "--workdir", str(tmp_path / "demo"), "--llm",
+             "openai-compatible", "--model", "local-coder", "--base-url", f"{url}/v1"],
+            capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+        )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "model: openai-compatible local-coder, live" in out and "REPLAYED model turns" not in out
+    assert "confidence HIGH" in out and "$0.0000" in out and not fake.rejections
+    assert all(body["model"] == "local-coder" for body in fake.requests)

@@ -441,10 +441,12 @@ def test_live_run_against_the_messages_api_then_record_and_replay(
 
 def test_unavailable_llms_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                  capsys: pytest.CaptureFixture[str]) -> None:
-    assert _eval(tmp_path / "o", "--llm", "openai", "--cases-dir", str(FIXTURES)) == 2
-    assert "not available yet" in capsys.readouterr().err
-    assert _eval(tmp_path / "l", "--llm", "ollama", "--cases-dir", str(FIXTURES)) == 2
     monkeypatch.delenv("AUTOFIXER_LLM_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert _eval(tmp_path / "o", "--llm", "openai", "--cases-dir", str(FIXTURES)) == 2
+    assert "OPENAI_API_KEY" in capsys.readouterr().err
+    assert _eval(tmp_path / "l", "--llm", "openai-compatible", "--cases-dir", str(FIXTURES)) == 2
+    assert "base-url" in capsys.readouterr().err
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     assert _eval(tmp_path / "a", "--llm", "anthropic", "--cases-dir", str(FIXTURES)) == 2
     assert "AUTOFIXER_LLM_KEY" in capsys.readouterr().err

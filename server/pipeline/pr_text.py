@@ -4,7 +4,7 @@ the source names the branch suffix, the trailer and the issue link."""
 
 from __future__ import annotations
 
-from domain import ErrorEvent, FixResult
+from domain import ErrorEvent, FixResult, Usage
 from server.config import BehaviorConfig
 from sources.base import ErrorSource
 
@@ -47,7 +47,7 @@ def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None, sou
             f"**Run:** {usage.steps} model turns, {usage.tool_calls} tool calls, "
             f"{usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens:,} input / "
             f"{usage.output_tokens:,} output tokens (cache read {usage.cache_read_tokens:,}, "
-            f"cache write {usage.cache_write_tokens:,}), ${usage.cost_usd:.4f}"
+            f"cache write {usage.cache_write_tokens:,}), {cost_text(usage)}"
         )
     if fix.pr_body.strip():
         lines += ["", "### The agent's description", "", fix.pr_body.strip()]
@@ -73,3 +73,12 @@ def _first_line(text: str) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def cost_text(usage: Usage) -> str:
+    """The run's cost, honest about turns of a model whose price the provider did not know."""
+    if not usage.unpriced_turns:
+        return f"${usage.cost_usd:.4f}"
+    if usage.cost_usd > 0:
+        return f"${usage.cost_usd:.4f} (estimated: {usage.unpriced_turns} turns of a model with no known price)"
+    return f"cost unknown ({usage.unpriced_turns} turns of a model with no known price)"

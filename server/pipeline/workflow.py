@@ -140,7 +140,10 @@ async def fix_issue(request: dict[str, Any]) -> dict[str, Any]:
             await notify(outcome)
     finally:
         outcome.duration_seconds = round(time.monotonic() - started, 3)
-        services().metrics.job_finished(outcome.state.value, outcome.duration_seconds, rule=outcome.rule)
+        usage = outcome.fix.usage if outcome.fix is not None else None
+        services().metrics.job_finished(outcome.state.value, outcome.duration_seconds,
+                                        usage.cost_usd if usage else 0.0, usage.unpriced_turns if usage else 0,
+                                        rule=outcome.rule)
         # A failed job is worth an operator's attention (warning); a crash was logged as an error.
         level = logging.WARNING if outcome.state is JobState.FAILED else logging.INFO
         log.log(level, "job %s%s", outcome.state.value, f": {outcome.reason}" if outcome.reason else "")

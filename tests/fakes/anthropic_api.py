@@ -154,34 +154,42 @@ class FakeAnthropic:
         @app.post("/v1/messages")
         async def messages() -> Response:
             headers = {k.lower(): v for k, v in request.headers.items()}
-            received = Received(headers, {})
-            self.received.append(received)
             try:
                 body = json.loads(await request.get_data())
             except ValueError:
+                received = Received(headers, {})
+                self.received.append(received)
                 return self._error(received, InvalidRequest("request body is not valid JSON"))
-            received.body = body if isinstance(body, dict) else {"_": body}
-            try:
-                self._check_headers(headers)
-                validate_request(body, self.require_cache_control, self.require_descriptions)
-                item = self._next_item()
-            except InvalidRequest as exc:
-                return self._error(received, exc)
-            if isinstance(item, Failure):
-                received.status, received.error = item.status, item.message
-                return _error_response(item.status, item.error_type, item.message, item.headers)
-            turn = item(body) if callable(item) else item
-            turn = turn if isinstance(turn, Turn) else Turn(list(turn))
-            if turn.delay_s:
-                await asyncio.sleep(turn.delay_s)
-            received.response = self._message(body, turn)
-            return _json_response(200, received.response)
+            return await self.respond(headers, body, check_headers=self._check_headers)
 
         @app.errorhandler(404)
         async def not_found(_: Exception) -> Response:
             return _error_response(404, "not_found_error", "Not found")
 
         return app
+
+    async def respond(self, headers: dict[str, str], body: Any, *,
+                      check_headers: Callable[[dict[str, str]], None]) -> Response:
+        """Answer one Messages request (also used by the Bedrock and Vertex fakes, which check
+        their own auth and put the model in the path)."""
+        received = Received(headers, {})
+        self.received.append(received)
+        received.body = body if isinstance(body, dict) else {"_": body}
+        try:
+            check_headers(headers)
+            validate_request(body, self.require_cache_control, self.require_descriptions)
+            item = self._next_item()
+        except InvalidRequest as exc:
+            return self._error(received, exc)
+        if isinstance(item, Failure):
+            received.status, received.error = item.status, item.message
+            return _error_response(item.status, item.error_type, item.message, item.headers)
+        turn = item(body) if callable(item) else item
+        turn = turn if isinstance(turn, Turn) else Turn(list(turn))
+        if turn.delay_s:
+            await asyncio.sleep(turn.delay_s)
+        received.response = self._message(body, turn)
+        return _json_response(200, received.response)
 
     def _next_item(self) -> ScriptItem:
         if not self.script:
