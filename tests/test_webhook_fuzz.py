@@ -1,4 +1,5 @@
-"""Property: no webhook delivery, however malformed, makes the service answer 5xx.
+"""Property: no webhook delivery, however malformed, makes the service answer 5xx, on every
+source's route (Sentry, Datadog, Rollbar).
 
 Signed or not, any body and any headers get a 2xx or a 4xx: a 5xx would make the tracker retry
 a poison delivery forever. Runs the real Quart app in-process (an in-memory intake stands in for
@@ -72,8 +73,12 @@ class MemoryJobs:
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
     state = tmp_path_factory.mktemp("fuzz")
-    config = parse_settings({"source": {"org": "fuzz-org"}, "state-dir": str(Path(state))})
-    secrets = Secrets(config, environ={"AUTOFIXER_WEBHOOK_SECRET": SECRET})
+    config = parse_settings({
+        "sources": [{"type": "sentry", "org": "fuzz-org"}, {"type": "datadog"}, {"type": "rollbar"}],
+        "state-dir": str(Path(state)),
+    })
+    secrets = Secrets(config, environ={"AUTOFIXER_WEBHOOK_SECRET": SECRET, "AUTOFIXER_DATADOG_WEBHOOK_SECRET": SECRET,
+                                       "AUTOFIXER_ROLLBAR_WEBHOOK_SECRET": SECRET})
     intake = MemoryIntake()
     original = runtime.open_intake
 
@@ -137,13 +142,14 @@ HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_si
        | HEADER_TEXT,
        extra=st.dictionaries(st.sampled_from(["Sentry-Hook-Signature", "Sentry-Hook-Timestamp", "Request-ID",
                                               "Content-Length"]), HEADER_TEXT, max_size=2),
-       route=st.sampled_from(["sentry", "sentry", "unknown", "Sentry"]))
+       route=st.sampled_from(["sentry", "sentry", "datadog", "rollbar", "unknown", "Sentry"]))
 def test_no_delivery_gets_a_5xx(client: tuple[Any, asyncio.AbstractEventLoop], body: bytes, signed: bool,
                                 resource: str, content_type: str, extra: dict[str, str], route: str) -> None:
     test_client, loop = client
     headers = {"Content-Type": content_type, "Sentry-Hook-Resource": resource, **extra}
-    if signed:
+    if signed:  # as each tracker authenticates: Sentry signs the body, the others send a shared token
         headers["Sentry-Hook-Signature"] = sign(body, SECRET)
+        headers["X-Autofixer-Token"] = SECRET
     headers.pop("Content-Length", None)  # the test client computes it; a wrong one is not a body problem
     response = loop.run_until_complete(test_client.post(f"/api/webhook/{route}", data=body, headers=headers))
     assert response.status_code < 500, (response.status_code, body[:200], headers)
