@@ -13,6 +13,7 @@ asks the tracker twice.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, overload, runtime_checkable
@@ -142,3 +143,18 @@ class ErrorSource(Protocol):
 async def latest_event(source: ErrorSource, issue_id: str) -> ErrorEvent:
     """Fetch and parse in one call, for callers that need no checkpoint in between."""
     return source.parse_event(await source.fetch_event(issue_id), issue_id)
+
+
+def json_object(delivery: Delivery, *, json_hint: str, not_json_hint: str = "") -> dict[str, Any]:
+    """The delivery's JSON object, or DeliveryRejected: 415 for another Content-Type, 400 for a
+    body that is not a JSON object (deep nesting included: json's RecursionError is a 400 too)."""
+    if delivery.content_type != "application/json":
+        raise DeliveryRejected(415, f"Content-Type must be application/json ({json_hint})")
+    try:
+        body = json.loads(delivery.body)
+    except (ValueError, RecursionError):
+        raise DeliveryRejected(400, "the body is not JSON" + (f": {not_json_hint}" if not_json_hint else "")) from None
+    if not isinstance(body, dict):
+        raise DeliveryRejected(400, "the payload must be a JSON object")
+    return body
+

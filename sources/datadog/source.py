@@ -10,7 +10,6 @@ recovery) is acknowledged and ignored.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,7 @@ from common.config import ConnectorContext, HttpUrlMixin
 from common.http import RetryPolicy
 from domain import ErrorEvent, Issue
 from sources import values as v
-from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError
+from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError, json_object
 from sources.datadog.client import DatadogClient, DatadogError
 from sources.datadog.parser import issue_attributes, parse_event, parse_issue
 from sources.shared_secret import require_token, secrets_from
@@ -77,14 +76,8 @@ class DatadogSource:
         require_token(delivery, self._webhook_secrets, label="Datadog")
 
     def fix_request(self, delivery: Delivery) -> FixRequest | None:
-        if delivery.content_type != "application/json":
-            raise DeliveryRejected(415, "Content-Type must be application/json (the webhook's 'Encode as form' is off)")
-        try:
-            body = json.loads(delivery.body)
-        except (ValueError, RecursionError):
-            raise DeliveryRejected(400, "the body is not JSON: check the webhook's payload template") from None
-        if not isinstance(body, dict):
-            raise DeliveryRejected(400, "the payload must be a JSON object")
+        body = json_object(delivery, json_hint="the webhook's 'Encode as form' is off",
+                           not_json_hint="check the webhook's payload template")
         for key in ("issue_id", "link", "body", "text", "title", "transition", "service"):
             if body.get(key) is not None and not isinstance(body[key], str):
                 raise DeliveryRejected(400, f"payload field {key!r} must be a string")

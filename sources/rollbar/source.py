@@ -8,7 +8,6 @@ issues; the issue id is the item's id (not its per-project counter), as the API 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
@@ -16,7 +15,7 @@ from common.config import ConnectorContext, HttpUrlMixin
 from common.http import RetryPolicy
 from domain import ErrorEvent, Issue
 from sources import values as v
-from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError
+from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError, json_object
 from sources.rollbar.client import RollbarClient, RollbarError
 from sources.rollbar.parser import level, parse_event, parse_issue
 from sources.shared_secret import require_token, secrets_from
@@ -58,13 +57,8 @@ class RollbarSource:
         require_token(delivery, self._webhook_secrets, label="Rollbar")
 
     def fix_request(self, delivery: Delivery) -> FixRequest | None:
-        if delivery.content_type != "application/json":
-            raise DeliveryRejected(415, "Content-Type must be application/json (set the webhook's format to JSON)")
-        try:
-            body = json.loads(delivery.body)
-        except (ValueError, RecursionError):
-            raise DeliveryRejected(400, "the body is not JSON") from None
-        if not isinstance(body, dict) or not isinstance(body.get("event_name"), str):
+        body = json_object(delivery, json_hint="set the webhook's format to JSON")
+        if not isinstance(body.get("event_name"), str):
             raise DeliveryRejected(400, "a Rollbar webhook is a JSON object with an event_name")
         event = body["event_name"]
         if event not in STARTING_EVENTS:
