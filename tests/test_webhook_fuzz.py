@@ -163,3 +163,11 @@ def test_deeply_nested_json_in_a_signed_delivery_is_a_400(client: tuple[Any, asy
                "Sentry-Hook-Signature": sign(body, SECRET)}
     response = loop.run_until_complete(test_client.post("/api/webhook/sentry", data=body, headers=headers))
     assert response.status_code == 400
+
+
+def test_an_oversized_slack_action_is_a_413_not_a_500(client: tuple[Any, asyncio.AbstractEventLoop]) -> None:
+    test_client, loop = client
+    body = b"payload=" + b"x" * 100_000
+    response = loop.run_until_complete(test_client.post(
+        "/api/slack/actions", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}))
+    assert response.status_code == 413

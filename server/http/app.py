@@ -95,8 +95,11 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     @app.post("/api/slack/actions")
     async def slack_actions() -> Response:
         """The "Open pull request" button of a held-back analysis (see slack_actions.py)."""
-        answer = await slack_handler.handle(settings, secrets, {k.lower(): v for k, v in request.headers.items()},
-                                            await _read_body(64 * 1024))
+        try:
+            body = await _read_body(64 * 1024)  # a button click is a few KB
+        except _TooLarge:
+            return _json(413, error="body larger than 65536 bytes")
+        answer = await slack_handler.handle(settings, secrets, {k.lower(): v for k, v in request.headers.items()}, body)
         return _json(answer.status, **answer.body)
 
     @app.get("/health")
