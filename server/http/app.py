@@ -14,7 +14,7 @@ import json
 import logging
 from typing import Any
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS
 from quart import Quart, Response, request
 
 from server import connectors
@@ -23,7 +23,6 @@ from server.http import admin_token
 from server.http import slack_actions as slack_handler
 from server.metrics import Metrics
 from server.pipeline import runtime
-from server.pipeline import workflow as pipeline
 from server.pipeline.intake import Intake
 from server.pipeline.job_stores import IntakeJobs
 from server.pipeline.jobs import JobRequest, job_state
@@ -128,8 +127,7 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     @app.get("/api/jobs/<path:job_id>")
     async def job_status(job_id: str) -> Response:
         if not _may_read_jobs(settings, api_tokens, bool(secrets.api_token)):
-            return _json(401, error="the jobs API needs 'Authorization: Bearer <token>': $AUTOFIXER_API_TOKEN, "
-                                    "or the service's state-dir/api-token")
+            return _json(401, error=_JOBS_API_AUTH)
         status = await DBOS.get_workflow_status_async(job_id)
         if status is None:
             if await state["intake"].awaiting_queue(job_id):
@@ -144,8 +142,7 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         """Run a failed job again under the same id (an outage outlasted its retries, a token was
         fixed): redeliveries never do this, or a job that always fails would loop."""
         if not _may_read_jobs(settings, api_tokens, bool(secrets.api_token)):
-            return _json(401, error="the jobs API needs 'Authorization: Bearer <token>': $AUTOFIXER_API_TOKEN, "
-                                    "or the service's state-dir/api-token")
+            return _json(401, error=_JOBS_API_AUTH)
         status = await DBOS.get_workflow_status_async(job_id)
         if status is None:
             return _json(404, error=f"no job {job_id}")
@@ -159,9 +156,7 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         retry = JobRequest(source=str(outcome.get("source") or previous.get("source") or "sentry"),
                            issue_id=str(outcome.get("issue_id") or job_id.rsplit(":", 1)[-1]),
                            project=outcome.get("project"), title=outcome.get("title") or "", trigger="retry")
-        await DBOS.delete_workflow_async(job_id)
-        with SetWorkflowID(job_id):
-            await state["intake"].queue.enqueue_async(pipeline.fix_issue, retry.model_dump())
+        await IntakeJobs(state["intake"]).replace(job_id, retry.model_dump())
         log.info("job %s queued again (retry after: %s)", job_id, outcome.get("reason") or status.status)
         return _json(202, status="accepted", job_id=job_id)
 
@@ -189,6 +184,8 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
 
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+_JOBS_API_AUTH = ("the jobs API needs 'Authorization: Bearer <token>': $AUTOFIXER_API_TOKEN, "
+                  "or the service's state-dir/api-token")
 
 
 def _may_read_jobs(settings: Settings, tokens: list[str], operator_token: bool) -> bool:

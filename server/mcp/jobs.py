@@ -49,30 +49,16 @@ class FixJobs:
 
     async def enqueue(self, issue_id: str, *, project: str | None, title: str) -> QueuedJob:
         """Queue the fix pipeline for `issue_id` (Sentry's numeric id), or find its job."""
-        from dbos import EnqueueOptions
-        from dbos import error as dbos_error
-
         from server.pipeline import runtime
-        from server.pipeline import workflow as pipeline
+        from server.pipeline.job_stores import ClientJobs
 
         client = await self._connected()
         source = next(iter(connectors.build_sources(self.settings, Secrets(self.settings)).values()))
         job_id = source.job_id(issue_id)
         request = JobRequest(source=source.name, issue_id=issue_id, project=project, title=title, trigger="mcp")
-        options: EnqueueOptions = {
-            "workflow_name": pipeline.WORKFLOW_NAME,
-            "queue_name": pipeline.QUEUE_NAME,
-            "workflow_id": job_id,
-            # "reject" so we learn whether it was new; the existing job is then reported as is.
-            "workflow_id_reuse_policy": "reject",
-        }
-        if version := runtime.dbos_config(self.settings).get("application_version"):
-            options["app_version"] = version  # the service only dequeues jobs of its own version
-        try:
-            await client.enqueue_async(options, request.model_dump())
-            created = True
-        except dbos_error.DBOSWorkflowIDInUseError:
-            created = False
+        # The queue path `autofixer sweep` uses too: same workflow id, queue and version as the service's.
+        jobs = ClientJobs(client, runtime.dbos_config(self.settings).get("application_version"))
+        created = await jobs.accept(job_id, request.model_dump())
         status = await self._status_row(job_id)
         return QueuedJob(job_id, created, status.status if status is not None else "ENQUEUED")
 

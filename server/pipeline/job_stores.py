@@ -37,14 +37,14 @@ class IntakeJobs:
         return _finished(await DBOS.get_workflow_status_async(job_id))
 
     async def replace(self, job_id: str, request: dict[str, Any]) -> None:
-        # Like the retry endpoint: the inbox already holds this id, so straight to the queue.
+        # Re-checks and retries: the inbox already holds this id, so straight to the queue.
         await DBOS.delete_workflow_async(job_id)
         with SetWorkflowID(job_id):
             await self.intake.queue.enqueue_async(pipeline.fix_issue, request)
 
 
 class ClientJobs:
-    """From another process, on the service's system database (server/mcp/jobs.py does the same)."""
+    """From another process, on the service's system database (`autofixer sweep`, MCP run_autofix)."""
 
     def __init__(self, client: DBOSClient, app_version: str | None) -> None:
         self.client = client

@@ -174,8 +174,7 @@ async def _run(req: JobRequest, outcome: JobOutcome) -> None:
     name = req.project or event.project
     issue: Issue | None = None
     if not name:  # deliveries that do not name the project, old events: ask the tracker
-        details = await fetch_issue(req.issue_id, req.source)
-        issue = source.parse_issue(details.issue) if details.issue else None
+        issue = await _issue(source, req.issue_id)
         name = issue.project if issue else None
     event = event.model_copy(update={"project": name})
     outcome.event = event.model_dump(mode="json")
@@ -186,8 +185,7 @@ async def _run(req: JobRequest, outcome: JobOutcome) -> None:
     if req.check_triggers:
         rules = settings.triggers_for(project)
         if rules.needs_counts and issue is None and req.count is None:
-            details = await fetch_issue(req.issue_id, req.source)
-            issue = source.parse_issue(details.issue) if details.issue else None
+            issue = await _issue(source, req.issue_id)
         count = req.count if req.count is not None else issue.count if issue else None
         users = req.user_count if req.user_count is not None else issue.user_count if issue else None
         if stopped := check_event(rules, event, count, users):
@@ -216,6 +214,12 @@ async def _run(req: JobRequest, outcome: JobOutcome) -> None:
         outcome.pr_url = publication.pr_url
         outcome.state = _JOB_STATE_AFTER_PUBLISH[publication.state]
         outcome.reason = publication.reason
+
+
+async def _issue(source: ErrorSource, issue_id: str) -> Issue | None:
+    """The issue's details (project, counts) through the checkpointed fetch_issue step."""
+    details = await fetch_issue(issue_id, source.name)
+    return source.parse_issue(details.issue) if details.issue else None
 
 
 def _ignore(outcome: JobOutcome, rule: str) -> None:
