@@ -24,6 +24,7 @@ COPY agent ./agent
 COPY common ./common
 COPY domain ./domain
 COPY evals ./evals
+COPY execution ./execution
 COPY notify ./notify
 COPY prompts ./prompts
 COPY scm ./scm
