@@ -411,6 +411,7 @@ async def _submitted(run: _Run) -> FixResult:
         diff=await _diff(run.ctx),
         pr_title=run.redact(str(s.get("pr_title", ""))),
         pr_body=run.redact(str(s.get("pr_body", ""))),
+        reproduction_test=s.get("reproduction_test") or None,
         exit_reason="submitted",
         usage=run.usage,
     )
