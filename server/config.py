@@ -20,6 +20,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 from agent.settings import LlmConfig
 from common.config import ConnectorConfig, Section, kebab
 from domain import Confidence
+from execution.config import TestsConfig
 from server.triggers import TriggerRules
 from tools.policy import DEFAULT_POLICY, PatchPolicy
 
@@ -52,6 +53,7 @@ class ProjectConfig(_Section):
     # What the agent may edit: extra `deny` globs, `allow` exceptions (see tools/policy.py).
     patch_policy: PatchPolicy = DEFAULT_POLICY
     triggers: TriggerRules | None = None  # which errors get a fix; replaces the top-level `triggers:`
+    tests: TestsConfig | None = None  # how to run the project's tests (execution/config.py); None: not run
 
 
 class BehaviorConfig(_Section):

@@ -239,6 +239,10 @@ class TestFilePolicy(BaseModel):
         return (self._in_test_dir(path) or any(f in _TEST_DIRS for f in folders)
                 or any(glob_match(n, path) for n in TEST_NAMES["exit-code"] + TEST_CONFIG_FILES))
 
+    def is_test(self, path: str) -> bool:
+        """Looks like a test, or is named like one of this runner's."""
+        return self.looks_like_test(path) or self._named_like_a_test(path)
+
     def check(self, path: str, *, new: bool, own: bool = False) -> str | None:
         """Why this run may not write `path`, or None. `new`: the file does not exist yet;
         `own`: this run created it (e.g. its reproduction test)."""
@@ -253,7 +257,7 @@ class TestFilePolicy(BaseModel):
                         "fix must make the code pass the tests, not the other way round. Fix the application code; "
                         f"to prove the fix, create a NEW test file in {self.test_dir}/ instead.")
             return None
-        if not (self.looks_like_test(path) or self._named_like_a_test(path)):
+        if not self.is_test(path):
             return None  # a new application file
         example = "reproduce_error.test.js" if self.runner in ("node", "npm") else "test_reproduce_error.py"
         if not self._in_test_dir(path):

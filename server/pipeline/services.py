@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.provider import ModelProvider
+from execution.engine import TestEngine
 from notify.base import Notifier
 from scm.base import ScmProvider
 from server import connectors
@@ -30,6 +31,7 @@ class Services:
     # One provider per forge per process, so its write lock and spacing hold across jobs.
     forges: dict[str, ScmProvider] = field(default_factory=dict)
     notifiers: list[Notifier] = field(default_factory=list)
+    engine: TestEngine | None = None  # runs projects' tests in the sandbox (projects with `tests:`)
     _provider: ModelProvider | None = field(default=None, repr=False)
 
     @classmethod
