@@ -215,7 +215,6 @@ async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent,
             if validate and project.tests is not None and fix.exit_reason == "submitted" and fix.changes:
                 await stage("validate")
                 validation = await validate_step(project.tests, project.scm_repo, ws.path, base.sha, event, fix)
-                log.info("validation: %s (%s)", validation.verdict, validation.reason)
                 fix = fix.model_copy(update={"confidence": validation.capped(fix.confidence)})
             await stage("publish")
             published = await publish_step(project, ws.path, event, fix, source, validation)

@@ -173,6 +173,7 @@ async def _validate_step(tests: dict[str, Any], repo_key: str, worktree: str, ba
     svc = services()
     result = await validate(svc.engine, TestsConfig.model_validate(tests), repo_key, Path(worktree), base_sha,
                             ErrorEvent.model_validate(event), FixResult.model_validate(fix))
+    log.info("validation ran: %s (%s)", result.verdict, result.reason)  # here: a replayed step logs nothing
     # Test output may echo event data: the checkpoint is stored, so it is redacted like the rest.
     return redact_obj(result.model_dump(mode="json"), svc.secrets.values())
 
