@@ -20,7 +20,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 from agent.settings import LlmConfig
 from common.config import ConnectorConfig, Section, kebab
 from domain import Confidence
-from execution.config import TestsConfig
+from execution.config import SandboxMode, TestsConfig
 from server.triggers import TriggerRules
 from tools.policy import DEFAULT_POLICY, PatchPolicy
 
@@ -53,7 +53,9 @@ class ProjectConfig(_Section):
     # What the agent may edit: extra `deny` globs, `allow` exceptions (see tools/policy.py).
     patch_policy: PatchPolicy = DEFAULT_POLICY
     triggers: TriggerRules | None = None  # which errors get a fix; replaces the top-level `triggers:`
-    tests: TestsConfig | None = None  # how to run the project's tests (execution/config.py); None: not run
+    # How to build the project's environment and run its tests (execution/config.py); None: the
+    # agent cannot run code for this project and fixes are not validated by tests.
+    tests: TestsConfig | None = None
 
 
 class BehaviorConfig(_Section):
@@ -98,6 +100,9 @@ class Settings(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     state_dir: Path = Path(".autofixer")
+    # Where project and LLM-written code runs: "bwrap" (the bubblewrap sandbox), or "none" (no
+    # isolation at all; only for a machine that runs nothing else, warned at start-up).
+    sandbox: SandboxMode = "bwrap"
     # DBOS system database. Empty: a SQLite file under state-dir. Postgres for several replicas.
     database_url: str | None = None
 

@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar
 from pydantic import BaseModel
 
 from domain import ErrorEvent, FileChange
-from execution.config import TestsConfig
 from tools.policy import DEFAULT_POLICY, PatchPolicy, TestFilePolicy
 from tools.schema import args_schema
 
 if TYPE_CHECKING:
+    from execution.config import TestsConfig
+    from execution.engine import TestEngine
     from tools.mapping import FrameMapper
 
 
@@ -52,14 +53,17 @@ class ToolContext:
     base_sha: str | None = None
     # What propose_patch may write; a project's own policy is passed here instead.
     policy: PatchPolicy = DEFAULT_POLICY
-    # The project's `tests:` block, when it has one: new tests may be written, existing ones not.
-    tests: TestsConfig | None = None
     # Edits accepted so far, in order; replaying them on the base commit rebuilds the worktree.
     applied: list[FileChange] = field(default_factory=list)
     # Set by submit_fix: the run is over.
     submission: dict[str, Any] | None = None
     # get_stacktrace's frame mapper, kept with the (worktree, source root) it was built for.
     frame_mapper: tuple[tuple[str, str], FrameMapper] | None = field(default=None, repr=False)
+    # What run_tests needs: the service's engine, the project's `tests:` block, and the key its
+    # environments are built under (Settings.repo_key). Absent: the project has no tests to run.
+    engine: TestEngine | None = field(default=None, repr=False)
+    tests: TestsConfig | None = None
+    repo_key: str = ""
 
     @property
     def diff_base(self) -> str:
