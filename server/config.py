@@ -151,6 +151,11 @@ class Settings(_Section):
     def scm_of(self, project: ProjectConfig) -> str:
         return project.scm or self.scm_configs[0].key
 
+    def repo_key(self, project: ProjectConfig) -> str:
+        """What a project's test environments are keyed by (forge and repository): jobs and MCP
+        sessions of the same repository share them."""
+        return f"{self.scm_of(project)}:{project.scm_repo}"
+
     def secret_env_names(self) -> list[str]:
         """Every environment variable the configuration reads a secret from."""
         names = [n for c in (*self.source_configs, *self.scm_configs, *self.notify_configs)

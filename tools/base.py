@@ -157,6 +157,7 @@ def tool(
     audience: Audience = "both",
     name: str | None = None,
     args: type[BaseModel] | None = None,
+    deterministic: bool = True,
 ) -> Callable[[Run[C, A]], Tool[C, A]]:
     """Declare a tool from its run function: the name defaults to the function's, the argument
     model to the type of its second parameter."""
@@ -164,7 +165,7 @@ def tool(
     def declare(run: Run[C, A]) -> Tool[C, A]:
         model = args or _args_model(run)
         return Tool(name=name or run.__name__, title=title, description=description, args=model,  # type: ignore[arg-type]
-                    annotations=annotations, run=run, audience=audience)
+                    annotations=annotations, run=run, audience=audience, deterministic=deterministic)
 
     return declare
 
