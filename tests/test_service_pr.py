@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,20 @@ GITHUB_TOKEN = "test-github-token-not-real"
 ISSUES = ["5001", "5002", "5003", "5004", "5005"]
 
 
-@pytest.fixture(scope="module")
-def forge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeGitHub, str, Path]]:
-    root = tmp_path_factory.mktemp("forge")
-    work = make_shop_repo(root / "work")
-    bare = root / "acme" / "shop.git"
-    _git(root, "clone", "-q", "--bare", str(work), str(bare))
+@contextmanager
+def github_serving(work: Path) -> Iterator[tuple[FakeGitHub, str, Path]]:
+    """A fake GitHub serving `work` (a git repository) as acme/shop, from a bare clone beside it."""
+    bare = work.parent / "acme" / "shop.git"
+    _git(work.parent, "clone", "-q", "--bare", str(work), str(bare))
     fake = FakeGitHub(token=GITHUB_TOKEN, repo_paths={"acme/shop": bare})
     with serve_app(fake.app) as url:
         yield fake, url, bare
+
+
+@pytest.fixture(scope="module")
+def forge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeGitHub, str, Path]]:
+    with github_serving(make_shop_repo(tmp_path_factory.mktemp("forge") / "work")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

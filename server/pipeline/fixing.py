@@ -36,7 +36,7 @@ from server.pipeline.publish import clone_url, publish
 from server.pipeline.services import services
 from server.pipeline.validation import validate_step
 from tools.base import ToolContext, ToolOutcome
-from tools.registry import WORKTREE_TOOLS, Registry, call_tool
+from tools.registry import Registry, call_tool, tools_for
 from tools.workspace import WorkspaceError
 
 log = logging.getLogger("autofixer.fix")
@@ -200,12 +200,14 @@ async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent,
         return FixOutcome(reason=str(exc))
     try:
         async with svc.workspaces.checkout(url, project.default_branch, job_id, commit=base.sha, **access) as ws:
+            # With a `tests:` block the agent also gets run_tests, on the service's one engine.
             ctx = ToolContext(worktree=ws.path, event=event, source_root=project.source_root,
-                              base_sha=ws.base_sha, policy=project.patch_policy, tests=project.tests)
+                              base_sha=ws.base_sha, policy=project.patch_policy, tests=project.tests,
+                              engine=svc.engine if project.tests is not None else None, repo_key=project.scm_repo)
             deadline = await start_clock(settings.llm.max_wall_seconds)
             with Transcript.for_job(settings.state_dir, job_id, secrets=svc.secrets.values()) as transcript:
                 fix = await run_agent(
-                    provider, WORKTREE_TOOLS, ctx, limits=limits(settings), transcript=transcript,
+                    provider, tools_for(ctx), ctx, limits=limits(settings), transcript=transcript,
                     call_model=durable_call(deadline), call_tool=durable_tools(), secrets=svc.secrets.values(),
                     on_progress=_log_progress,
                 )

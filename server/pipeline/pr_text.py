@@ -97,7 +97,8 @@ def validation_section(validation: Validation) -> list[str]:
              f"sandbox: {validation.sandbox}" if validation.sandbox else "",
              f"{validation.seconds:.1f} s in all" if validation.seconds else ""]
     if any(where):
-        lines += ["", _one_line("; ".join(w for w in where if w), 400).capitalize()]
+        text = _one_line("; ".join(w for w in where if w), 400)
+        lines += ["", text[:1].upper() + text[1:]]
     if validation.reproduction_test and not validation.kept_reproduction:
         lines += ["", f"The reproduction test `{_code(validation.reproduction_test)}` ran here but is not part of this "
                   "pull request (tests.keep-reproduction: false)."]
