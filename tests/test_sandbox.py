@@ -25,7 +25,7 @@ from execution.config import TestsConfig
 from execution.engine import Environment, ExecutionUnavailable, TestEngine
 from execution.limits import CGROUP_ROOT
 from execution.report import TestReport, TestSelection
-from tests.execution_fixtures import python_project, vendored_pytest
+from tests.execution_fixtures import python_project, sandboxed_engine, vendored_pytest
 
 pytestmark = pytest.mark.slow
 
@@ -62,10 +62,7 @@ def project(workdir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def engine(workdir: Path) -> TestEngine:
-    engine = TestEngine(workdir / "state")
-    if (reason := engine.unavailable()) is not None:
-        pytest.skip(f"bubblewrap cannot start here: {reason}")
-    return engine
+    return sandboxed_engine(workdir / "state")
 
 
 @pytest.fixture(scope="module")
@@ -356,3 +353,20 @@ async def test_sandbox_none_runs_on_a_copy(unsandboxed: TestEngine, project: Pat
         """)
     assert report.ok and report.sandbox.startswith("none (unsandboxed)")
     assert snapshot(project) == before
+
+
+def test_start_up_warns_about_sandbox_none_and_a_sandbox_that_cannot_start(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from server import preflight
+    from server.config import parse_settings
+
+    project = {"source-project": "shop", "scm-repo": "acme/shop", "tests": {"runner": "pytest"}}
+    none = parse_settings({"sandbox": "none", "state-dir": str(tmp_path), "projects": [project]})
+    [warning] = preflight.sandbox_warnings(none)
+    assert warning.startswith("sandbox: none: the projects' tests and LLM-written code run WITHOUT isolation")
+    bwrap = parse_settings({"state-dir": str(tmp_path), "projects": [project]})
+    monkeypatch.setattr("execution.sandbox.bwrap_binary", lambda: tmp_path / "missing-bwrap")
+    [warning] = preflight.sandbox_warnings(bwrap)
+    assert warning.startswith("projects shop: their tests cannot run: bubblewrap is not installed")
+    untested = parse_settings({"state-dir": str(tmp_path), "projects": [{**project, "tests": None}]})
+    assert preflight.sandbox_warnings(untested) == []

@@ -57,7 +57,7 @@ async def run_tests(ctx: ToolContext, args: RunTestsArgs) -> ToolOutcome:
     if ctx.engine is None or ctx.tests is None:
         raise ToolError(NO_TESTS)
     if args.file:
-        path = resolve_in_worktree(ctx.worktree, args.file)
+        path = resolve_in_worktree(ctx.worktree, args.file, must_exist=False)
         if not path.is_file():
             raise ToolError(f"{args.file} does not exist; write it with propose_patch first")
         selection = TestSelection(tests=[str(PurePosixPath(path.relative_to(ctx.worktree.resolve())))])
