@@ -33,7 +33,7 @@ def test_demo_runs_offline_labels_replays_and_fixes_the_sample(tmp_path: Path) -
     assert "-> PASSED: 15 passed, 0 failed (unittest" in out and "[real test run]" in out
     assert "validation (real test runs, not replayed): validated" in out
     assert "## Validation" in out and "**Verdict: validated.**" in out
-    assert "- **Reproduction test without the fix:** FAILED: tests.test_quote_quantity." in out
+    assert "- **Reproduction test without the fix:** FAILED: `tests.test_quote_quantity." in out
     assert "TypeError: can't multiply sequence by non-int" in out
     assert "- **Reproduction test with the fix:** PASSED" in out and "- **Test suite with the fix:** 15 passed" in out
     assert "+++ b/tests/test_quote_quantity.py" in out

@@ -171,7 +171,7 @@ def test_the_pr_body_shows_the_validation() -> None:
     v = v.model_copy(update={"claimed_confidence": Confidence.HIGH, "seconds": 2.5})
     body = pr_body(_fix(), EVENT, None, validation=v)
     assert "## Validation" in body and "**Verdict: validated.**" in body
-    assert "- **Reproduction test without the fix:** FAILED: tests/test_repro.py::test_x: ZeroDivisionError" in body
+    assert "- **Reproduction test without the fix:** FAILED: `tests/test_repro.py::test_x: ZeroDivisionError" in body
     assert "- **Reproduction test with the fix:** PASSED" in body
     assert "- **Test suite with the fix:** 5 passed, 0 failed" in body
     assert "Commands: `python -m pytest`" in body and "Sandbox: bwrap 0.11.0" in body.replace("; sandbox", "; Sandbox")
@@ -179,6 +179,10 @@ def test_the_pr_body_shows_the_validation() -> None:
     assert body.index("## Validation") < body.index("**Confidence:**") < body.index("must be reviewed by a person")
     dropped = pr_body(_fix(), EVENT, None, validation=v.model_copy(update={"kept_reproduction": False}))
     assert "is not part of this pull request (tests.keep-reproduction: false)" in dropped
+    sneaky = v.model_copy(update={"before": v.before.model_copy(update={  # type: ignore[union-attr]
+        "failures": ["t: `@acme/admins` see [this](https://evil.example)\n## Approved"]})})
+    assert "FAILED: `t: '@acme/admins' see [this](https://evil.example) ## Approved`" in pr_body(
+        _fix(), EVENT, None, validation=sneaky)
     capped = Validation(verdict="not_reproduced", reason="x", claimed_confidence=Confidence.HIGH)
     assert "claimed HIGH confidence; without a validated fix it is at most MEDIUM" in pr_body(
         _fix(), EVENT, None, validation=capped)

@@ -111,7 +111,10 @@ def validation_section(validation: Validation) -> list[str]:
 
 def _run_text(run: TestRun, single: bool) -> str:
     seconds = f" ({run.seconds:.1f} s)"
-    if single:  # one test: PASSED, or FAILED with its message
+    if single and not run.ok and run.failures and not (run.error or run.limit):
+        # Test output is untrusted text: in a code span it cannot mention, link or format.
+        return f"FAILED: `{_code(run.failures[0], 300)}`{seconds}"
+    if single:
         return f"{_one_line(run.status(), 300)}{seconds}"
     return f"{run.counts()}{seconds}"
 
@@ -120,8 +123,8 @@ def _one_line(text: str, limit: int) -> str:
     return _clip(" ".join(text.split()), limit)
 
 
-def _code(text: str) -> str:
-    return _one_line(text, 200).replace("`", "'")
+def _code(text: str, limit: int = 200) -> str:
+    return _one_line(text, limit).replace("`", "'")
 
 
 def commit_message(fix: FixResult, trailer: str) -> str:

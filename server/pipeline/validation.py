@@ -45,7 +45,7 @@ def reproduction_test(fix: FixResult, tests: TestsConfig) -> tuple[str | None, s
     one submit_fix named, if the fix created it as a test; else the only test the fix created."""
     policy = TestFilePolicy(runner=tests.runner, test_dir=tests.test_dir)
     created = list(dict.fromkeys(c.file for c in fix.changes if not c.original and policy.is_test(c.file)))
-    named = (fix.reproduction_test or "").strip().lstrip("./")
+    named = (fix.reproduction_test or "").strip().removeprefix("./")
     if named:
         if named in created:
             return named, ""
