@@ -101,6 +101,18 @@ def test_a_suite_that_fails_without_naming_a_test_where_it_passed_before_is_a_re
     assert v.verdict == "regressions" and "the test command" in v.regressions[0]
 
 
+def test_more_failures_than_before_is_a_regression_even_when_the_lists_are_cut() -> None:
+    listed = tuple((f"tests/test_x.py::test_{n}", "boom") for n in range(20))  # a report lists at most 20
+    before, after = _report(0, listed), _report(0, listed)
+    after.failed += 3  # three more failures than the list shows
+    v = decide(repro=None, why_no_repro="none", exception="", before=None, after=None, suite=after,
+               suite_at_base=before)
+    assert v.verdict == "regressions" and "23 failed" in v.regressions[0]
+    same = decide(repro=None, why_no_repro="none", exception="", before=None, after=None, suite=_report(0, listed),
+                  suite_at_base=_report(0, listed))
+    assert same.verdict == "not_reproduced" and len(same.preexisting) == 20
+
+
 def test_a_suite_that_cannot_run_is_unavailable() -> None:
     v = decide(repro=REPRO, why_no_repro="", exception="E", before=None, after=None,
                suite=_report(error="bwrap: No permissions to create new namespace"), suite_at_base=None)

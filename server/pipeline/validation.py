@@ -120,10 +120,13 @@ def decide(*, repro: str | None, why_no_repro: str, exception: str, before: Test
 
 def _worse_without_names(suite: TestReport, at_base: TestReport | None) -> bool:
     """The suite failed without naming a new failing test (a collection error, a limit, the
-    exit-code runner) where it had passed, or finished, before the fix."""
+    exit-code runner, more failures than a report lists) where it had passed, finished, or
+    failed less before the fix."""
     if at_base is None or at_base.ok:
         return True
-    return suite.limit is not None and at_base.limit is None
+    if suite.limit is not None and at_base.limit is None:
+        return True
+    return suite.failed + suite.errors > at_base.failed + at_base.errors
 
 
 async def validate(engine: TestEngine | None, tests: TestsConfig, repo_key: str, worktree: Path, base_sha: str,
