@@ -124,6 +124,8 @@ def _config(github_url: str, llm_url: str) -> dict[str, Any]:
              "tests": {**project["tests"], "on-failure": "draft"}},  # type: ignore[dict-item]
             {**copy.deepcopy(project), "source-project": "shop-lean",
              "tests": {**project["tests"], "keep-reproduction": False}},  # type: ignore[dict-item]
+            {**copy.deepcopy(project), "source-project": "shop-unbuildable",
+             "tests": {**project["tests"], "setup": ["echo 'no such package' >&2; exit 3"]}},  # type: ignore[dict-item]
         ],
         "llm": {"provider": "anthropic", "base-url": llm_url, "max-steps": 12},
         # A fix the pipeline could not validate is at most MEDIUM: below this bar, it gets no PR.
@@ -256,6 +258,20 @@ def test_keep_reproduction_false_leaves_the_test_out_of_the_commit(
     assert _branch_files(bare, "6005") == ["shop/cart.py"]
     pull = _pull(github, "6005")
     assert pull is not None and "is not part of this pull request (tests.keep-reproduction: false)" in pull["body"]
+
+
+def test_an_environment_that_cannot_be_built_caps_the_fix_with_a_warning(
+        service: Service, forge: tuple[FakeGitHub, str, Path], llm: tuple[FakeAnthropic, str],
+        sentry: tuple[FakeSentry, str]) -> None:
+    outcome = _run(service, llm[0], sentry[0], "6009", [*_repro_turns(), *_fix_turns(FIXED_LINE)],
+                   project="shop-unbuildable")
+    validation = outcome["validation"]
+    assert validation["verdict"] == "unavailable" and "could not be built" in validation["reason"], validation
+    assert any(w.startswith("the fix was not validated: the environment could not be built") for w in
+               outcome["warnings"]), outcome["warnings"]
+    # Never a crash, never a silent HIGH: capped, then the usual gate (min-confidence HIGH here).
+    assert outcome["fix"]["confidence"] == "MEDIUM" and outcome["state"] == "skipped", outcome
+    assert _pull(forge[0], "6009") is None
 
 
 LOUD = '''import sys
