@@ -87,6 +87,8 @@ def test_a_new_issue_becomes_a_pull_request(service: Service, forge: tuple[FakeG
     github, _, bare = forge
     outcome = _run(service, llm[0], "5001", SCRIPT)
     assert outcome["state"] == "done", outcome
+    # A project without `tests:` runs no validate step, and its PR has no Validation section.
+    assert "validate" not in outcome["stages"] and outcome["validation"] is None
     publication = outcome["publication"]
     assert publication["state"] == "opened" and outcome["pr_url"].endswith(f"/pull/{publication['pr_number']}")
     pull = next(p for p in github.pulls["acme/shop"] if p["head"]["ref"] == "fix/auto-fixer-sentry-5001")
@@ -97,6 +99,7 @@ def test_a_new_issue_becomes_a_pull_request(service: Service, forge: tuple[FakeG
                  "`shop/cart.py`: Treat a missing discounts mapping", "**Confidence:** HIGH",
                  "/organizations/test-org/issues/5001/", "model turns", "must be reviewed by a person"):
         assert part in body, part
+    assert "## Validation" not in body
     assert [label["name"] for label in pull["labels"]] == ["auto-fix", "ai-generated", "confidence-high"]
     # The pushed branch holds exactly the proposed change, in one commit by the bot identity.
     diff = _branch_diff(bare, "fix/auto-fixer-sentry-5001")
