@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import threading
 from typing import Any
 
 from dbos import DBOS, DBOSConfig, Queue
@@ -45,6 +46,7 @@ def start(settings: Settings, secrets: Secrets, metrics: Metrics) -> None:
         log.info("adopted %d unfinished job(s) of an earlier compatible release", adopted)
     DBOS(config=dbos_config(settings))
     DBOS.launch()
+    threading.Thread(target=services.services().load_provider, name="load-model-sdk", daemon=True).start()
 
 
 async def register_queue(settings: Settings) -> Queue:

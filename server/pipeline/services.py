@@ -6,9 +6,10 @@ arguments; they call `services()` instead.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
-from agent.provider import ModelProvider
+from agent.provider import ModelProvider, ProviderUnavailable
 from notify.base import Notifier
 from scm.base import ScmProvider
 from server import connectors
@@ -55,6 +56,13 @@ class Services:
             context = connectors.context(self.settings, self.secrets)
             self._provider = connectors.build_provider(self.settings.llm, context)
         return self._provider
+
+    def load_provider(self) -> None:
+        """Build the provider and its SDK client now (for a background thread at start-up): the
+        SDK is imported on first use, and a first use inside a job would stall the event loop,
+        and with it every webhook, for the ~0.7 s the import takes."""
+        with contextlib.suppress(ProviderUnavailable):  # preflight has already said so
+            getattr(self.provider(), "client", None)  # the SDK-backed providers make their client lazily
 
 
 _services: Services | None = None
