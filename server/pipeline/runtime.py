@@ -11,6 +11,7 @@ from typing import Any
 from dbos import DBOS, DBOSConfig, Queue
 
 from server.config import Secrets, Settings
+from server.connectors import Connectors
 from server.metrics import Metrics
 from server.pipeline import services
 from server.pipeline import workflow as pipeline
@@ -33,15 +34,16 @@ def dbos_config(settings: Settings) -> DBOSConfig:
     }
 
 
-def start(settings: Settings, secrets: Secrets, metrics: Metrics) -> None:
-    """Launch DBOS (recovering jobs a previous process left unfinished)."""
+def start(settings: Settings, secrets: Secrets, metrics: Metrics, built: Connectors | None = None) -> None:
+    """Launch DBOS (recovering jobs a previous process left unfinished); the jobs use `built`,
+    the connectors the process already made, when given."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     _prefer_wal(settings.system_database_url)
     workspaces = Workspaces(settings.state_dir)
     # Before any job resumes: a killed process leaves worktrees behind, and resumed jobs check out anew.
     if leftovers := workspaces.sweep(jobs=True):
         log.info("removed %d worktree(s) left by an earlier process", len(leftovers))
-    services.configure(services.Services.build(settings, secrets, metrics, workspaces))
+    services.configure(services.Services.build(settings, secrets, metrics, workspaces, built))
     if adopted := adopt_compatible_jobs(settings.system_database_url):
         log.info("adopted %d unfinished job(s) of an earlier compatible release", adopted)
     DBOS(config=dbos_config(settings))

@@ -34,11 +34,12 @@ class Services:
     _provider: ModelProvider | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings, secrets: Secrets, metrics: Metrics, workspaces: Workspaces) -> Services:
+    def build(cls, settings: Settings, secrets: Secrets, metrics: Metrics, workspaces: Workspaces,
+              built: connectors.Connectors | None = None) -> Services:
+        """The services over `built` (the connectors the process already made), else new ones."""
+        built = built or connectors.Connectors.build(settings, secrets)
         return cls(settings=settings, secrets=secrets, metrics=metrics, workspaces=workspaces,
-                   sources=connectors.build_sources(settings, secrets),
-                   forges=connectors.build_forges(settings, secrets),
-                   notifiers=connectors.build_notifiers(settings, secrets))
+                   sources=built.sources, forges=built.forges, notifiers=built.notifiers)
 
     def source(self, name: str) -> ErrorSource:
         found = self.sources.get(name)
