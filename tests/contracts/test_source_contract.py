@@ -25,7 +25,6 @@ from abc import abstractmethod
 from collections.abc import Iterator
 from typing import Any, ClassVar, NamedTuple
 
-import httpx
 import pytest
 from werkzeug.datastructures import Headers
 
@@ -44,6 +43,7 @@ from tests.contracts.support import (
     cases,
     exception_texts,
     harness_fixture,
+    http_pools,
     is_valid_branch_name,
 )
 from tests.fakes.datadog_api import FakeDatadog
@@ -492,14 +492,7 @@ async def test_issues_are_fetched_and_listed_as_domain_issues(tracker: SourceHar
 async def test_calls_share_one_connection_pool_until_aclose(
     tracker: SourceHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pools: list[httpx.AsyncClient] = []
-    real_init = httpx.AsyncClient.__init__
-
-    def counted(self: httpx.AsyncClient, *args: Any, **kwargs: Any) -> None:
-        pools.append(self)
-        real_init(self, *args, **kwargs)
-
-    monkeypatch.setattr(httpx.AsyncClient, "__init__", counted)
+    pools = http_pools(monkeypatch)
     source, issue_id = tracker.source(), tracker.EVENT_ISSUES[0]
     await source.fetch_issue(issue_id)
     await source.fetch_event(issue_id)
