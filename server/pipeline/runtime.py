@@ -39,7 +39,8 @@ def start(settings: Settings, secrets: Secrets, metrics: Metrics, built: Connect
     the connectors the process already made, when given."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     _prefer_wal(settings.system_database_url)
-    workspaces = Workspaces(settings.state_dir)
+    # A spare worktree per worker: a burst of jobs on one repository finds one each.
+    workspaces = Workspaces(settings.state_dir, spares=settings.worker.concurrency)
     # Before any job resumes: a killed process leaves worktrees behind, and resumed jobs check out anew.
     if leftovers := workspaces.sweep(jobs=True):
         log.info("removed %d worktree(s) left by an earlier process", len(leftovers))
