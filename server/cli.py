@@ -8,11 +8,14 @@ import logging
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from server.config import Settings
+
+STARTED = time.monotonic()  # as the command started: `autofixer demo` reports its wall time from here
 
 
 EXAMPLES = """\
@@ -179,7 +182,7 @@ def _demo(args: argparse.Namespace) -> int:
     from server import demo
 
     return demo.main(keep=args.keep, workdir=args.workdir, scm=args.scm,
-                     llm=demo.live_llm(args.llm, args.model, args.base_url))
+                     llm=demo.live_llm(args.llm, args.model, args.base_url), started=STARTED)
 
 
 def _retry(args: argparse.Namespace) -> int:
