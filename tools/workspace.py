@@ -38,6 +38,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -193,6 +194,9 @@ class Workspaces:
         # building stops): threads wait on it for a spare rather than write a competing checkout.
         self._filling: set[str] = set()
         self._spares_changed = threading.Condition()
+        # Spares are built on a thread of their own: jobs waiting for one hold threads of the
+        # shared pool, which must not be the threads the build itself waits for.
+        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spare-worktrees")
         self._background: set[asyncio.Task[None]] = set()
         # Per job id: the prune that makes the mirror forget the job's last worktree.
         self._forgetting: dict[str, asyncio.Task[None]] = {}
@@ -441,7 +445,10 @@ class Workspaces:
             if str(mirror) in self._filling or self._empty_slot(mirror) is None:
                 return
             self._filling.add(str(mirror))
-        self._in_background(asyncio.to_thread(self._fill_spares, remote, mirror, sha))
+        self._in_background(self._build_in_background(remote, mirror, sha))
+
+    async def _build_in_background(self, remote: Remote, mirror: Path, sha: str) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._builder, self._fill_spares, remote, mirror, sha)
 
     def _await_spare(self, mirror: Path) -> bool:
         """Wait for a spare being built (True when one is ready): finishing it costs less than a
