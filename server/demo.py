@@ -148,7 +148,6 @@ def live_llm(provider: str | None, model: str | None, base_url: str | None) -> d
 
 
 async def run_demo(workdir: Path, llm: dict[str, Any] | None = None, scm: str | None = None) -> int:
-    started = time.monotonic()
     live = llm is not None
     event = json.loads((_assets() / "event.json").read_text())
     webhook = (_assets() / "webhook.json").read_bytes()
@@ -197,8 +196,7 @@ async def run_demo(workdir: Path, llm: dict[str, Any] | None = None, scm: str | 
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return _report(job, origin, workdir, live, time.monotonic() - started,
-                   None if forge is None else STAND_IN_LABELS[forge[0].kind])
+    return _report(job, origin, workdir, live, None if forge is None else STAND_IN_LABELS[forge[0].kind])
 
 
 async def _follow(client: httpx.AsyncClient, base: str, job_id: str, state_dir: Path) -> dict[str, Any]:
@@ -228,8 +226,7 @@ async def _follow(client: httpx.AsyncClient, base: str, job_id: str, state_dir: 
     raise TimeoutError(f"job {job_id} did not finish")
 
 
-def _report(job: dict[str, Any], origin: Path, workdir: Path, live: bool, seconds: float,
-            forge: str | None = None) -> int:
+def _report(job: dict[str, Any], origin: Path, workdir: Path, live: bool, forge: str | None = None) -> int:
     outcome = job.get("outcome") or {}
     fix, pr = outcome.get("fix"), outcome.get("publication")
     _say()
@@ -265,13 +262,15 @@ def _report(job: dict[str, Any], origin: Path, workdir: Path, live: bool, second
     _say(f"\nmodel usage: {usage['steps']} turns, {usage['tool_calls']} tool calls, "
          f"{usage['input_tokens'] + usage['cache_read_tokens'] + usage['cache_write_tokens']} input / "
          f"{usage['output_tokens']} output tokens, ${usage['cost_usd']:.4f}{' (replayed figures)' if not live else ''}")
-    _say(f"demo finished in {seconds:.1f} s")
     # A fix the tests contradict is a failed demo; one that could not be validated here is not.
     return 0 if pr["pushed"] and (validation is None or validation.verdict in ("validated", "unavailable")) else 1
 
 
 def main(keep: bool = False, workdir: str | None = None, scm: str | None = None,
-         llm: dict[str, Any] | None = None) -> int:
+         llm: dict[str, Any] | None = None, started: float | None = None) -> int:
+    """`started`: when the command started (time.monotonic()), so the wall time reported is the
+    user's, start-up, the sample's tests and the clean-up included."""
+    started = time.monotonic() if started is None else started
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="autofixer-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
@@ -279,3 +278,4 @@ def main(keep: bool = False, workdir: str | None = None, scm: str | None = None,
     finally:
         if not keep and not workdir:
             shutil.rmtree(root, ignore_errors=True)
+        _say(f"demo finished in {time.monotonic() - started:.1f} s (wall time of the whole command)")
