@@ -39,6 +39,11 @@ def ci(summary: Summary) -> str:
     return f"{lo * 100:.1f}–{hi * 100:.1f} %"
 
 
+def of(count: int | None, rate: float | None, total: int) -> str:
+    """"45.0 % (9/20)", or "not measured" for run files from before the metric existed."""
+    return "not measured" if count is None else f"{pct(rate)} ({count}/{total})"
+
+
 def tokens(summary: Summary) -> str:
     u = summary.usage
     return (f"{u.input_tokens:,} in / {u.output_tokens:,} out / "
@@ -94,6 +99,9 @@ def summary_text(run_dir_name: str, run: RunFile) -> str:
     lines += [
         "",
         f"resolved        {s.resolved}/{s.scored} scored = {pct(s.resolve_rate)} (95 % CI {ci(s)})",
+        f"reproduced      {of(s.reproduced, s.reproduction_rate, s.reproduction_measured or 0)}; validated "
+        f"{of(s.validated, s.validated_rate, s.reproduction_measured or 0)}; validated and resolved "
+        f"{of(s.validated_and_resolved, s.validated_and_resolved_rate, s.reproduction_measured or 0)}",
         f"cost            {cost(s.usage)} total, {usd(s.cost_per_resolved_usd)} per resolved fix",
         f"tokens          {tokens(s)}",
         "calibration     " + ", ".join(
@@ -128,6 +136,12 @@ def markdown_report(run: RunFile) -> str:
         ["cases resolved in every repeat / any repeat",
          f"{s.cases_resolved_every_repeat} / {s.cases_resolved_any_repeat} of {s.cases}"],
         ["runs with an applied patch", f"{s.patch_applied}/{s.scored}"],
+        ["reproduction rate (a test the run added fails on the base tree)",
+         of(s.reproduced, s.reproduction_rate, s.reproduction_measured or 0)],
+        ["validated rate (that test fails at base, passes after, visible suite green)",
+         of(s.validated, s.validated_rate, s.reproduction_measured or 0)],
+        ["validated and resolved by the hidden tests",
+         of(s.validated_and_resolved, s.validated_and_resolved_rate, s.reproduction_measured or 0)],
         ["cost per resolved fix", usd(s.cost_per_resolved_usd)],
         ["total cost", cost(s.usage)],
         ["mean cost / steps / tool calls per run",
@@ -185,6 +199,13 @@ def _detail(r: CaseResult) -> list[str]:
     if r.scored and r.tests_exit_ok is False and not bad:
         codes = ", ".join(str(c.returncode) for c in r.test_commands)
         out += [f"Every test reported a pass, but the test command exited {codes}: not resolved.", ""]
+    v = r.validation
+    if v is not None and v.tests:
+        out += [f"Reproduction test(s) {', '.join(f'`{t}`' for t in v.tests)}: at base {v.at_base or '—'}; "
+                f"after {v.after or '—'}; suite {v.suite or '—'}"
+                + ("; validated" if v.validated else "; not validated") + (f" ({v.detail})" if v.detail else ""), ""]
+    elif r.reproduced is False:
+        out += ["The run added no test file: nothing reproduced the bug.", ""]
     if r.tests_restored:
         out += [f"Test files edited by the run and put back before scoring: {', '.join(r.tests_restored)}", ""]
     if r.localisation and r.localisation.gold_files:

@@ -44,7 +44,16 @@ from evals.runfile import (
     transcript_rel,
     write_run,
 )
-from evals.sandbox import Sandbox, SandboxError, changed_files, create_sandbox, file_at_base, restore_files, run_setup
+from evals.sandbox import (
+    Sandbox,
+    SandboxError,
+    changed_files,
+    create_sandbox,
+    direct_execute,
+    file_at_base,
+    restore_files,
+    run_setup,
+)
 from evals.scoring import CaseResult, Status, is_resolved, summarise, verdict
 from evals.testrunners import SuiteOutcome, run_case_tests
 from tools.base import ToolContext
@@ -309,7 +318,7 @@ class EvalRun:
         await restore_files(sandbox, sorted({*result.tests_restored, *sandbox.hidden}))
 
         started = time.monotonic()
-        suite: SuiteOutcome = await run_case_tests(case, sandbox.worktree)
+        suite: SuiteOutcome = await run_case_tests(case, direct_execute(sandbox.worktree))
         result.test_seconds = round(time.monotonic() - started, 3)
         for command, output in zip(suite.commands, suite.full_output, strict=True):
             log.append(f"$ {' '.join(command.argv)}  (exit {command.returncode})\n{output}")

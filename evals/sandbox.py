@@ -23,7 +23,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +95,17 @@ async def run_command(
     return CommandResult(argv, code, text, loop.time() - started)
 
 
+def direct_execute(worktree: Path) -> Callable[[str, float], Awaitable[CommandResult]]:
+    """Run a shell line in `worktree` with the harness's interpreter first on PATH."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    async def execute(command: str, timeout: float) -> CommandResult:
+        return await run_command(["sh", "-c", command], worktree, timeout,
+                                 {"PATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+
+    return execute
+
+
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
@@ -163,6 +174,14 @@ async def restore_files(sandbox: Sandbox, paths: list[str]) -> None:
     """Put `paths` back as the case ships them (hidden files included)."""
     if paths:
         await _git(sandbox.worktree, "checkout", sandbox.full_sha, "--", *paths)
+
+
+async def base_tree(sandbox: Sandbox) -> Path:
+    """A checkout of the agent's base commit next to the worktree (created once per run)."""
+    tree = sandbox.root / "base"
+    if not tree.is_dir():
+        await _git(sandbox.worktree, "worktree", "add", "-q", "--detach", str(tree), sandbox.base_sha)
+    return tree
 
 
 async def file_at_base(sandbox: Sandbox, path: str) -> str | None:

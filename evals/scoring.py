@@ -10,6 +10,13 @@ is "confident" because that is what opens a pull request under the default gate
 justified; confident but unresolved is overconfident (a bad PR would be opened); LOW but
 resolved is underconfident (a good fix would be held back).
 
+Reproduction and validation are measured by the harness, never taken from the agent's report
+(evals/validation.py): a run *reproduced* the bug when a test file it added fails on the base
+tree; it is *validated* as the service's pipeline would validate it: that test fails at base,
+passes on the fixed tree, and the project's suite (the tests the agent could see) is green.
+"Validated and resolved" is the number that matters for the service: a fix its own evidence
+vouches for that the hidden tests confirm.
+
 Runs that could not be scored (no recording for this prompt version, a harness error) are
 listed but never enter a rate: a stale recording must not read as a failed fix, nor a crashed
 setup as a model's mistake.
@@ -34,6 +41,27 @@ CONFIDENT = (Confidence.MEDIUM, Confidence.HIGH)
 WILSON_Z = 1.959964  # 95 %
 
 
+class Validation(BaseModel):
+    """What the harness measured of the run's own reproduction test (see evals/validation.py)."""
+
+    tests: list[str] = Field(default_factory=list)  # test files the run added
+    at_base: str = ""  # counts of running them on the base tree, e.g. "0 passed, 1 failed"
+    after: str = ""  # … on the run's final tree
+    suite: str = ""  # the project's suite on the final tree
+    failed_at_base: bool = False
+    passes_after: bool = False
+    suite_green: bool = False
+    detail: str = ""  # why a step could not run
+
+    @property
+    def reproduced(self) -> bool:
+        return self.failed_at_base
+
+    @property
+    def validated(self) -> bool:
+        return self.failed_at_base and self.passes_after and self.suite_green
+
+
 class CaseResult(BaseModel):
     """One case, one repeat."""
 
@@ -51,6 +79,11 @@ class CaseResult(BaseModel):
     tests_restored: list[str] = Field(default_factory=list)  # test files the run edited, put back before scoring
     tests_hidden: list[str] = Field(default_factory=list)  # test files absent during the agent's run
     localisation: Localisation | None = None
+    environment: str = ""  # what the engine ran the tests in (key, reused or built)
+    environment_seconds: float = 0.0  # building it (0 when reused)
+    validation: Validation | None = None  # None: an older run, or the run added no test file
+    reproduced: bool | None = None  # None: not measured (older run files)
+    validated: bool | None = None
     confidence: Confidence | None = None
     expected_confidence: Confidence | None = None
     confidence_as_expected: bool | None = None
@@ -132,6 +165,14 @@ class Summary(BaseModel):
     cases_resolved_every_repeat: int = 0  # pass^k
     cases_resolved_any_repeat: int = 0  # pass@k
     patch_applied: int = 0
+    # None in run files written before reproduction was measured.
+    reproduction_measured: int | None = None  # scored runs whose reproduction was measured
+    reproduced: int | None = None
+    reproduction_rate: float | None = None
+    validated: int | None = None
+    validated_rate: float | None = None
+    validated_and_resolved: int | None = None
+    validated_and_resolved_rate: float | None = None
     usage: Usage = Field(default_factory=Usage)
     cost_per_resolved_usd: float | None = None
     mean_cost_usd: float | None = None
@@ -186,6 +227,10 @@ def summarise(results: Sequence[CaseResult]) -> Summary:
         for cid, rs in sorted(per_case.items())
     ]
     locs = [r.localisation for r in scored if r.localisation is not None]
+    measured = [r for r in scored if r.reproduced is not None]
+    reproduced = sum(1 for r in measured if r.reproduced)
+    validated = sum(1 for r in measured if r.validated)
+    validated_resolved = sum(1 for r in measured if r.validated and r.resolved)
     return Summary(
         cases=len(per_case),
         attempts=len(results),
@@ -197,6 +242,13 @@ def summarise(results: Sequence[CaseResult]) -> Summary:
         cases_resolved_every_repeat=sum(1 for c in case_summaries if c.runs and c.resolved == c.runs),
         cases_resolved_any_repeat=sum(1 for c in case_summaries if c.resolved > 0),
         patch_applied=sum(1 for r in scored if r.patch_applied),
+        reproduction_measured=len(measured) if measured else None,
+        reproduced=reproduced if measured else None,
+        reproduction_rate=reproduced / len(measured) if measured else None,
+        validated=validated if measured else None,
+        validated_rate=validated / len(measured) if measured else None,
+        validated_and_resolved=validated_resolved if measured else None,
+        validated_and_resolved_rate=validated_resolved / len(measured) if measured else None,
         usage=usage,
         cost_per_resolved_usd=usage.cost_usd / resolved if resolved else None,
         mean_cost_usd=_mean([r.usage.cost_usd for r in scored]),

@@ -1,4 +1,5 @@
-"""Running a case's tests and reading per-test outcomes (pytest and node's test runner).
+"""The commands that score a case, and reading per-test outcomes from their output (pytest,
+unittest and node's test runner).
 
 Scoring is SWE-bench-style: a test counts only when the runner reports it PASSED. Skipped,
 xfailed, todo, errored, timed-out and unreported tests are all failures (a fix that makes a
@@ -6,33 +7,36 @@ test skip itself has not fixed anything), and the command's exit code must be 0 
 output that merely looks like a pass ("PASSED", "ok 1 - …") from a command that failed is not
 believed.
 
-pytest: `python -m pytest -q -p no:cacheprovider -rA <ids>`; the outcome of each test is read
-from the `-rA` short test summary only (lines after its header, so a test's own printed output
-cannot forge one). node: `node --test --test-reporter=tap` once per test file, selecting the
-listed top-level tests with anchored `--test-name-pattern`s, and reading the top-level TAP
-`ok N - name` / `not ok N - name` lines with their `# SKIP` / `# TODO` directives.
+The commands are shell lines for the execution engine (`TestEngine.run` with the command in the
+case's environment, in the sandbox, `python` being the environment's own):
+
+pytest: `python -m pytest -q -p no:cacheprovider -rfEsxXp <ids>`; the outcome of each test is
+read from the short test summary only (lines after its header, so a test's own printed output
+cannot forge one). unittest: `python -m unittest -v -b <dotted ids>`; each test's verbose result
+line before the first separator, which must appear exactly once (`-b` swallows what a test
+prints, and a second line for one id, forged or not, makes it count as not passed). node:
+`node --test --test-reporter=tap` once per test file, selecting the listed top-level tests with
+anchored `--test-name-pattern`s, and reading the top-level TAP `ok N - name` / `not ok N - name`
+lines with their `# SKIP` / `# TODO` directives.
 """
 
 from __future__ import annotations
 
 import re
-import sys
+import shlex
 from collections import defaultdict
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
 from evals.case import Case, file_of_test
-from evals.sandbox import CommandResult, run_command
+from evals.sandbox import CommandResult
 
 PASSED = "passed"
-# The case's tests run with the harness's interpreter, whose site-packages hold autofixer's own
-# test plugins (pytest-asyncio, anyio, …). They are not the case's and must not change how its
-# tests run; not loading them also halves pytest's start-up. A case that needs a plugin names it
-# in its pytest.ini (`addopts = -p name`).
-PYTEST_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 OUTPUT_TAIL_CHARS = 4000
+# Runs one scoring command (a shell line) in the case's worktree with a timeout.
+Execute = Callable[[str, float], Awaitable[CommandResult]]
 
 _SUMMARY_HEADER = re.compile(r"^=+ short test summary info =+$")
 _SUMMARY_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(.*)$")
@@ -41,6 +45,13 @@ _SKIPPED_LOCATION = re.compile(r"^\[\d+\]\s+(?P<file>[^:]+?)(?::\d+)?:\s")
 _REPORTED_ID = re.compile(r"^(?P<id>[^\s\[]+(?:\[[^\]]*\])?)")
 _TAP_LINE = re.compile(r"^(?P<status>not ok|ok)\s+\d+(?:\s+-)?\s?(?P<rest>.*)$")
 _JS_REGEX_SPECIALS = re.compile(r"[\\^$.*+?()\[\]{}|/-]")
+_UNITTEST_SEPARATOR = re.compile(r"^(=|-){70}$")
+_UNITTEST_LINE = re.compile(r"^(?P<indent> *)(?P<name>\w+) \((?P<id>[\w.]+)\)(?P<rest>.*)$")
+_UNITTEST_BLOCK = re.compile(r"^(FAIL|ERROR): \w+ \(([\w.]+)\)", re.MULTILINE)
+_UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in ")
+_UNITTEST_COUNT = re.compile(r"(skipped|expected failures|unexpected successes)=(\d+)")
+_UNITTEST_RESULTS = {"ok": PASSED, "FAIL": "failed", "ERROR": "error", "expected failure": "xfail",
+                     "unexpected success": "xpass"}
 
 
 class CommandRecord(BaseModel):
@@ -66,6 +77,48 @@ class SuiteOutcome(BaseModel):
         return self.outcomes.get(test_id) == PASSED
 
 
+@dataclass(frozen=True)
+class ScoringCommand:
+    """One command of a case's scoring and the test ids whose outcomes its output holds."""
+
+    runner: str  # pytest | unittest | node
+    command: str  # a shell line run in the worktree
+    ids: list[str]
+
+    def outcomes(self, output: str) -> dict[str, str]:
+        if self.runner == "pytest":
+            return parse_pytest_summary(output, self.ids)
+        if self.runner == "unittest":
+            return parse_unittest(output, self.ids)
+        reported = parse_tap(output)
+        return {i: reported.get(_node_name(i), "missing") for i in self.ids}
+
+
+def scoring_commands(case: Case) -> list[ScoringCommand]:
+    ids, runner = case.test_ids, case.spec.test.runner
+    if runner == "pytest":
+        return [ScoringCommand(runner, shlex.join(pytest_argv(ids)), ids)]
+    if runner == "unittest":
+        return [ScoringCommand(runner, shlex.join(unittest_argv(ids)), ids)]
+    by_file: dict[str, list[str]] = defaultdict(list)
+    for test_id in ids:
+        by_file[file_of_test(test_id)].append(test_id)
+    return [ScoringCommand(runner, shlex.join(node_argv(file, [n for n in map(_node_name, file_ids) if n])),
+                           file_ids) for file, file_ids in by_file.items()]
+
+
+async def run_case_tests(case: Case, execute: Execute) -> SuiteOutcome:
+    """Run the case's scoring commands with `execute` and read every test id's outcome."""
+    suite = SuiteOutcome()
+    for scoring in scoring_commands(case):
+        result = await execute(scoring.command, case.spec.test.timeout)
+        suite.commands.append(_record(result))
+        suite.full_output.append(result.output)
+        for test_id, outcome in scoring.outcomes(result.output).items():
+            suite.outcomes[test_id] = "timeout" if result.timed_out else outcome
+    return suite
+
+
 def _record(result: CommandResult) -> CommandRecord:
     return CommandRecord(argv=result.argv, returncode=result.returncode, seconds=round(result.seconds, 3),
                          output_tail=result.output[-OUTPUT_TAIL_CHARS:])
@@ -75,7 +128,9 @@ def _record(result: CommandResult) -> CommandRecord:
 
 
 def pytest_argv(ids: list[str]) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", *ids]
+    # -rfEsxXp: a summary line per test, without -rA's captured output of every passing test,
+    # so the summary stays at the end of a short output.
+    return ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfEsxXp", *ids]
 
 
 def parse_pytest_summary(output: str, ids: Iterable[str]) -> dict[str, str]:
@@ -117,17 +172,15 @@ def parse_pytest_summary(output: str, ids: Iterable[str]) -> dict[str, str]:
     return outcomes
 
 
-async def run_pytest(worktree: Path, ids: list[str], timeout: float) -> SuiteOutcome:
-    result = await run_command(pytest_argv(ids), worktree, timeout, PYTEST_ENV)
-    outcomes = {i: "timeout" for i in ids} if result.timed_out else parse_pytest_summary(result.output, ids)
-    return SuiteOutcome(outcomes=outcomes, commands=[_record(result)], full_output=[result.output])
-
-
 # --- node ---------------------------------------------------------------------------------------
 
 
 def js_regex_escape(text: str) -> str:
     return _JS_REGEX_SPECIALS.sub(lambda m: "\\" + m.group(0), text)
+
+
+def _node_name(test_id: str) -> str:
+    return test_id.split("::", 1)[1] if "::" in test_id else ""
 
 
 def node_argv(file: str, names: list[str]) -> list[str]:
@@ -169,24 +222,81 @@ def parse_tap(output: str) -> dict[str, str]:
     return outcomes
 
 
-async def run_node(worktree: Path, ids: list[str], timeout: float) -> SuiteOutcome:
-    by_file: dict[str, list[str]] = defaultdict(list)
+# --- unittest -----------------------------------------------------------------------------------
+
+
+def unittest_id(test_id: str) -> str:
+    """`tests/test_x.py::Class::test_y` → `tests.test_x.Class.test_y` (what unittest loads)."""
+    path, _, rest = test_id.partition("::")
+    module = path.removesuffix(".py").replace("/", ".")
+    return ".".join([module, *rest.split("::")]) if rest else module
+
+
+def unittest_argv(ids: list[str]) -> list[str]:
+    return ["python", "-m", "unittest", "-v", "-b", *(unittest_id(i) for i in ids)]
+
+
+def parse_unittest(output: str, ids: Iterable[str]) -> dict[str, str]:
+    """Each requested id's outcome from `unittest -v`'s result lines (those before the first
+    separator line), cross-checked with what unittest prints after every test has run.
+
+    A test's result follows its ` ... ` on its line, or on the next one when it has a docstring;
+    a failed subtest's line is indented under its test. What a test writes straight to the
+    terminal can land in those lines, so nothing there is believed on its own: a test named on
+    more than one line is `ambiguous`; one with a `FAIL:` / `ERROR:` block after the results
+    failed; and unless the final `Ran N tests` and `OK`/`FAILED (…)` lines agree with the result
+    lines (how many tests, how many skipped, expected failures, unexpected successes), every
+    test is `ambiguous`.
+    """
+    lines = output.splitlines()
+    end = next((i for i, line in enumerate(lines) if _UNITTEST_SEPARATOR.match(line)), len(lines))
+    results: dict[str, list[str]] = defaultdict(list)
+    subtest_failed: set[str] = set()
+    for i, line in enumerate(lines[:end]):
+        m = _UNITTEST_LINE.match(line)
+        if not m:
+            continue
+        rest = m.group("rest")
+        if " ... " not in rest and i + 1 < end and " ... " in lines[i + 1]:
+            rest = lines[i + 1]  # a docstring's first line, then the result
+        result = rest.partition(" ... ")[2].strip()
+        if m.group("indent"):
+            subtest_failed.add(m.group("id"))
+        else:
+            results[m.group("id")].append(result)
+    blocks = {m.group(2): m.group(1) for m in _UNITTEST_BLOCK.finditer(output)}
+    consistent = _unittest_totals_agree(lines, [r for seen in results.values() for r in seen])
+    outcomes: dict[str, str] = {}
     for test_id in ids:
-        by_file[file_of_test(test_id)].append(test_id)
-    suite = SuiteOutcome()
-    for file, file_ids in by_file.items():
-        names = [i.split("::", 1)[1] if "::" in i else "" for i in file_ids]
-        result = await run_command(node_argv(file, [n for n in names if n]), worktree, timeout)
-        suite.commands.append(_record(result))
-        suite.full_output.append(result.output)
-        reported = {} if result.timed_out else parse_tap(result.output)
-        for test_id, name in zip(file_ids, names, strict=True):
-            suite.outcomes[test_id] = "timeout" if result.timed_out else reported.get(name, "missing")
-    return suite
+        dotted = unittest_id(test_id)
+        seen = results.get(dotted, [])
+        if len(seen) > 1 or not consistent:
+            outcomes[test_id] = "ambiguous"
+        elif dotted in blocks or dotted in subtest_failed:
+            outcomes[test_id] = "error" if blocks.get(dotted) == "ERROR" else "failed"
+        elif not seen:
+            outcomes[test_id] = "missing"
+        elif seen[0].startswith("skipped"):
+            outcomes[test_id] = "skipped"
+        else:
+            outcomes[test_id] = _UNITTEST_RESULTS.get(seen[0], "missing")
+    return outcomes
 
 
-async def run_case_tests(case: Case, worktree: Path) -> SuiteOutcome:
-    ids = case.test_ids
-    if case.spec.test.runner == "pytest":
-        return await run_pytest(worktree, ids, case.spec.test.timeout)
-    return await run_node(worktree, ids, case.spec.test.timeout)
+def _unittest_totals_agree(lines: list[str], results: list[str]) -> bool:
+    """unittest's closing `Ran N tests` and `OK (…)` / `FAILED (…)` lines, printed after every
+    test has finished, against the result lines read before them."""
+    ran = [i for i, line in enumerate(lines) if _UNITTEST_RAN.match(line)]
+    if not ran:
+        return False
+    last = ran[-1]
+    status = next((line for line in lines[last + 1:] if line.strip()), "")
+    counts = {k: int(v) for k, v in _UNITTEST_COUNT.findall(status)}
+    expected = {
+        "skipped": sum(1 for r in results if r.startswith("skipped")),
+        "expected failures": results.count("expected failure"),
+        "unexpected successes": results.count("unexpected success"),
+    }
+    ran_match = _UNITTEST_RAN.match(lines[last])
+    return (ran_match is not None and int(ran_match.group(1)) == len(results)
+            and all(counts.get(k, 0) == v for k, v in expected.items()))

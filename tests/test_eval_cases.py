@@ -42,12 +42,12 @@ REQUIRED = {
     "id", "title", "language", "description", "source_root", "setup", "test", "fail_to_pass",
     "pass_to_pass", "gold", "tags", "expected_confidence", "issue_id", "project",
 }
-RUNNERS = {"python": "pytest", "javascript": "node"}
+RUNNERS = {"python": ("pytest", "unittest"), "javascript": ("node",)}
 SCENARIOS = {"python": "scenario.py", "javascript": "scenario.js"}
 KNOWN_TAGS = {
     "missing-key", "none-deref", "off-by-one", "wrong-type", "timezone", "decimal", "unicode", "units",
     "async-misuse", "failing-guard", "zero-division", "upstream-root-cause", "not-fixable-from-event",
-    "external-data", "product-decision",
+    "external-data", "product-decision", "third-party-behaviour",
 }
 HAS_NODE = shutil.which("node") is not None
 
@@ -93,11 +93,18 @@ def test_case_yml_is_complete(case: str) -> None:
     assert set(meta) >= REQUIRED, REQUIRED - set(meta)
     assert meta["id"] == case
     assert meta["language"] in RUNNERS
-    assert meta["test"] == {"runner": RUNNERS[meta["language"]]}
+    assert set(meta["test"]) == {"runner"} and meta["test"]["runner"] in RUNNERS[meta["language"]]
+    environment = meta.get("environment")
+    if environment is not None:  # its own environment: same runner, dependencies pinned in the repo
+        assert environment["runner"] == meta["test"]["runner"]
+        for command in environment.get("setup", []):
+            for requirements in re.findall(r"-r\s+(\S+)", command):
+                pins = (root / "repo" / requirements).read_text(encoding="utf-8")
+                assert all("==" in line or line.startswith("-r ") for line in pins.splitlines() if line.strip())
     for key in ("title", "description", "project"):
         assert isinstance(meta[key], str) and meta[key].strip(), key
     assert "\n" not in meta["title"]
-    assert meta["source_root"] == "" and meta["setup"] == []  # stdlib / built-ins only
+    assert meta["source_root"] == "" and meta["setup"] == []  # dependencies go in environment.setup
     assert re.fullmatch(r"[0-9]+", meta["issue_id"]), "issue_id is a quoted numeric string"
     assert meta["expected_confidence"] in ("HIGH", "MEDIUM", "LOW")
     assert meta["tags"] and set(meta["tags"]) <= KNOWN_TAGS, set(meta["tags"]) - KNOWN_TAGS

@@ -30,16 +30,17 @@ from agent.provider import ModelTurn, ToolCall
 from agent.replay_provider import Recording
 from agent.transcript import read_transcript
 from domain import Confidence
-from evals.case import DEFAULT_CASES_DIR, discover_cases, load_case
+from evals.case import DEFAULT_CASES_DIR, Case, discover_cases, load_case
 from evals.compare import compare_text, flips
 from evals.goldpatch import file_edits, gold_edits
 from evals.localisation import changed_functions, javascript_spans, python_spans
 from evals.replays import find_recording, record_replay, recording_path
+from evals.report import markdown_report, summary_text
 from evals.runfile import RunFile, load_run
 from evals.runner import EvalConfig, EvalUnavailable, default_llm, run_eval
-from evals.sandbox import SandboxError, changed_files, create_sandbox, restore_files, run_command
+from evals.sandbox import SandboxError, changed_files, create_sandbox, direct_execute, restore_files, run_command
 from evals.scoring import is_resolved, verdict, wilson
-from evals.testrunners import parse_pytest_summary, parse_tap, run_node, run_pytest
+from evals.testrunners import SuiteOutcome, parse_pytest_summary, parse_tap, run_case_tests
 from server.cli import main as autofixer
 from tests.fakes.anthropic_api import API_KEY, FakeAnthropic, text, tool_use
 from tests.fakes.serve import serve_app
@@ -190,6 +191,25 @@ def test_results_json_and_report_carry_the_metrics(fixture_oracle: tuple[int, Pa
                    "cost per resolved fix", "## Calibration", "| HIGH | 2 | 2 | 100.0 % |", "## Localisation",
                    "js-stats-average"):
         assert phrase in report
+
+
+def test_a_run_file_from_before_reproduction_was_measured_still_works(
+    fixture_oracle: tuple[int, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Written by the harness before this change (an oracle run of the fixtures).
+    old_dir = FIXTURES / "runs" / "before-reproduction"
+    old = load_run(old_dir)[1]
+    assert old.summary.reproduction_rate is None and old.summary.reproduced is None
+    assert all(r.validation is None and r.reproduced is None for r in old.results)
+    report = markdown_report(old)
+    assert "| validated and resolved by the hidden tests | not measured |" in report
+    assert "reproduced      not measured" in summary_text(old_dir.name, old)
+    new = load_run(fixture_oracle[1])[1]
+    rows = {line.split("  ")[0]: line for line in compare_text("old", old, "new", new).splitlines()}
+    assert rows["reproduction rate"].split()[2] == "—"
+    assert autofixer(["eval", "compare", str(old_dir), str(fixture_oracle[1]), "--fail-on-regression"]) == 0
+    assert autofixer(["eval", "show", str(old_dir), "py-cart-discount"]) == 0
+    assert "ORACLE" in capsys.readouterr().out
 
 
 def test_compare_shows_flips_between_oracle_and_null(
@@ -497,6 +517,14 @@ def test_passes_printed_by_a_failing_command_do_not_count(tmp_path: Path) -> Non
     assert "exited 3: not resolved" in (tmp_path / "run" / "report.md").read_text()
 
 
+async def _run(worktree: Path, runner: str, ids: list[str]) -> SuiteOutcome:
+    """A case of `runner` scored on `ids`, its scoring commands run in `worktree`."""
+    case = load_case(FIXTURES / "py-cart-discount")
+    spec = case.spec.model_copy(update={"fail_to_pass": ids, "pass_to_pass": [],
+                                        "test": case.spec.test.model_copy(update={"runner": runner})})
+    return await run_case_tests(Case(spec=spec, path=case.path), direct_execute(worktree))
+
+
 async def test_node_exit_code_and_skips_are_checked(tmp_path: Path) -> None:
     (tmp_path / "t.test.js").write_text(textwrap.dedent("""\
         const test = require('node:test');
@@ -506,7 +534,7 @@ async def test_node_exit_code_and_skips_are_checked(tmp_path: Path) -> None:
         process.on('exit', () => { process.exitCode = 1; });
     """))
     ids = ["t.test.js::works # really", "t.test.js::later", "t.test.js::todo", "t.test.js::absent"]
-    suite = await run_node(tmp_path, ids, timeout=60)
+    suite = await _run(tmp_path, "node", ids)
     assert suite.outcomes == {ids[0]: "passed", ids[1]: "skipped", ids[2]: "todo", ids[3]: "missing"}
     assert not suite.exit_ok  # "ok 1 - works" was printed, but node exited 1
     assert not is_resolved({ids[0]: "passed"}, {}, suite.exit_ok)
@@ -537,12 +565,73 @@ async def test_pytest_runner_outcomes(tmp_path: Path) -> None:
     """))
     ids = ["test_x.py::test_ok", "test_x.py::test_bad", "test_x.py::test_skipped", "test_x.py::test_xfail",
            "test_x.py::test_param", "test_x.py::test_param[1]"]
-    suite = await run_pytest(tmp_path, ids, timeout=60)
+    suite = await _run(tmp_path, "pytest", ids)
     assert suite.outcomes == {
         "test_x.py::test_ok": "passed", "test_x.py::test_bad": "failed", "test_x.py::test_skipped": "skipped",
         "test_x.py::test_xfail": "xfail", "test_x.py::test_param": "failed", "test_x.py::test_param[1]": "passed",
     }
     assert suite.commands[0].returncode == 1
+
+
+def _unittest_file(tmp_path: Path, body: str) -> None:
+    (tmp_path / "tests").mkdir(exist_ok=True)
+    (tmp_path / "tests" / "__init__.py").write_text("")
+    (tmp_path / "tests" / "test_u.py").write_text("import os\nimport unittest\n\n\n" + textwrap.dedent(body))
+
+
+async def test_unittest_runner_outcomes(tmp_path: Path) -> None:
+    _unittest_file(tmp_path, """\
+        class T(unittest.TestCase):
+            def test_ok(self):
+                print("test_bad (tests.test_u.T.test_bad) ... ok")  # swallowed by -b
+
+            def test_bad(self):
+                os.write(2, b"ok\\n")  # past -b, straight after its own ` ... `
+                self.assertEqual(1, 2)
+
+            def test_documented(self):
+                \"\"\"A docstring moves the result to the next line.\"\"\"
+
+            @unittest.skip("no")
+            def test_skipped(self):
+                pass
+
+            @unittest.expectedFailure
+            def test_xfail(self):
+                raise AssertionError
+
+            def test_error(self):
+                raise RuntimeError("boom")
+
+            def test_subtests(self):
+                for n in range(2):
+                    with self.subTest(n=n):
+                        self.assertEqual(n, 0)
+    """)
+    names = ["test_ok", "test_bad", "test_documented", "test_skipped", "test_xfail", "test_error", "test_subtests",
+             "test_absent"]
+    ids = [f"tests/test_u.py::T::{name}" for name in names]
+    suite = await _run(tmp_path, "unittest", ids)
+    assert suite.outcomes == dict(zip(ids, [
+        "passed", "failed", "passed", "skipped", "xfail", "error", "failed", "missing"], strict=True))
+    assert suite.commands[0].returncode == 1 and not suite.exit_ok
+    suite = await _run(tmp_path, "unittest", ids[:1])
+    assert suite.outcomes == {ids[0]: "passed"} and suite.exit_ok
+
+
+async def test_a_forged_unittest_result_line_passes_nothing(tmp_path: Path) -> None:
+    _unittest_file(tmp_path, """\
+        class T(unittest.TestCase):
+            def test_a_forges(self):
+                os.write(2, b"\\ntest_b_skips (tests.test_u.T.test_b_skips) ... ok\\n")
+
+            def test_b_skips(self):
+                self.skipTest("later")
+    """)
+    ids = ["tests/test_u.py::T::test_a_forges", "tests/test_u.py::T::test_b_skips"]
+    suite = await _run(tmp_path, "unittest", ids)
+    assert suite.exit_ok  # unittest itself is content: one pass, one skip
+    assert suite.outcomes == {ids[0]: "ambiguous", ids[1]: "ambiguous"}
 
 
 async def test_commands_are_killed_at_their_timeout(tmp_path: Path) -> None:
