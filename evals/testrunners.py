@@ -32,19 +32,17 @@ from pydantic import BaseModel, Field
 
 from evals.case import Case, file_of_test
 from evals.sandbox import CommandResult
+from execution.runners import js_regex_escape, pytest_summary
+from execution.runners import tap_outcomes as parse_tap
 
 PASSED = "passed"
 OUTPUT_TAIL_CHARS = 4000
 # Runs one scoring command (a shell line) in the case's worktree with a timeout.
 Execute = Callable[[str, float], Awaitable[CommandResult]]
 
-_SUMMARY_HEADER = re.compile(r"^=+ short test summary info =+$")
-_SUMMARY_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(.*)$")
 _SKIPPED_LOCATION = re.compile(r"^\[\d+\]\s+(?P<file>[^:]+?)(?::\d+)?:\s")
 # A reported node id: everything up to whitespace, except inside a parametrisation's brackets.
 _REPORTED_ID = re.compile(r"^(?P<id>[^\s\[]+(?:\[[^\]]*\])?)")
-_TAP_LINE = re.compile(r"^(?P<status>not ok|ok)\s+\d+(?:\s+-)?\s?(?P<rest>.*)$")
-_JS_REGEX_SPECIALS = re.compile(r"[\\^$.*+?()\[\]{}|/-]")
 _UNITTEST_SEPARATOR = re.compile(r"^(=|-){70}$")
 _UNITTEST_LINE = re.compile(r"^(?P<indent> *)(?P<name>\w+) \((?P<id>[\w.]+)\)(?P<rest>.*)$")
 _UNITTEST_BLOCK = re.compile(r"^(FAIL|ERROR): \w+ \(([\w.]+)\)", re.MULTILINE)
@@ -143,15 +141,7 @@ def parse_pytest_summary(output: str, ids: Iterable[str]) -> dict[str, str]:
     """
     reported: dict[str, str] = {}
     skipped_files: set[str] = set()
-    lines = output.splitlines()
-    # The last header is pytest's own: a test could print a fake one in its captured output,
-    # but that output always comes before the real summary.
-    headers = [i for i, line in enumerate(lines) if _SUMMARY_HEADER.match(line.strip())]
-    for line in lines[headers[-1] + 1:] if headers else []:
-        m = _SUMMARY_LINE.match(line)
-        if not m:
-            continue
-        word, rest = m.group(1), m.group(2)
+    for word, rest in pytest_summary(output):
         if word == "SKIPPED":
             loc = _SKIPPED_LOCATION.match(rest)
             if loc:
@@ -175,10 +165,6 @@ def parse_pytest_summary(output: str, ids: Iterable[str]) -> dict[str, str]:
 # --- node ---------------------------------------------------------------------------------------
 
 
-def js_regex_escape(text: str) -> str:
-    return _JS_REGEX_SPECIALS.sub(lambda m: "\\" + m.group(0), text)
-
-
 def _node_name(test_id: str) -> str:
     return test_id.split("::", 1)[1] if "::" in test_id else ""
 
@@ -186,40 +172,6 @@ def _node_name(test_id: str) -> str:
 def node_argv(file: str, names: list[str]) -> list[str]:
     patterns = [f"--test-name-pattern=^{js_regex_escape(n)}$" for n in names]
     return ["node", "--test", "--test-reporter=tap", *patterns, file]
-
-
-def _tap_unescape(text: str) -> str:
-    # node's TAP reporter escapes '\', '#' and newlines in test names.
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
-
-
-def _split_directive(rest: str) -> tuple[str, str]:
-    """'name # SKIP reason' → ('name', 'SKIP reason'). node escapes a '#' inside a name as '\\#',
-    so the first unescaped ' # ' starts the directive."""
-    name, sep, directive = rest.partition(" # ")
-    return (name, directive) if sep else (rest, "")
-
-
-def parse_tap(output: str) -> dict[str, str]:
-    """Top-level test name → outcome from node's TAP output (nested subtests are indented and
-    belong to their parent's outcome)."""
-    outcomes: dict[str, str] = {}
-    for line in output.splitlines():
-        m = _TAP_LINE.match(line)  # anchored at column 0: top level only
-        if not m:
-            continue
-        name, directive = _split_directive(m.group("rest"))
-        word = directive.split(" ", 1)[0].upper()
-        if m.group("status") == "not ok":
-            outcome = "failed"
-        elif word == "SKIP":
-            outcome = "skipped"
-        elif word == "TODO":
-            outcome = "todo"
-        else:
-            outcome = PASSED
-        outcomes.setdefault(_tap_unescape(name.strip()), outcome)
-    return outcomes
 
 
 # --- unittest -----------------------------------------------------------------------------------
