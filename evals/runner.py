@@ -32,6 +32,7 @@ from evals.goldpatch import GoldPatchError, gold_edits, patch_paths
 from evals.localisation import Localisation, changed_functions, localise
 from evals.progress import ProgressDisplay
 from evals.providers_offline import NullProvider, OracleProvider
+from evals.recording.common import CACHE_DIR
 from evals.replays import DEFAULT_RECORDINGS_DIR, find_recording, has_recordings
 from evals.report import markdown_report
 from evals.runfile import (
@@ -49,16 +50,19 @@ from evals.sandbox import (
     SandboxError,
     changed_files,
     create_sandbox,
-    direct_execute,
     file_at_base,
     restore_files,
-    run_setup,
 )
 from evals.scoring import CaseResult, Status, is_resolved, summarise, verdict
-from evals.testrunners import SuiteOutcome, run_case_tests
+from evals.testrunners import SuiteOutcome, engine_execute, run_case_tests, scoring_config
+from evals.validation import validate
+from execution.config import SandboxMode
+from execution.engine import Environment, EnvironmentBuildError, ExecutionUnavailable, TestEngine
 from tools.base import ToolContext
 from tools.registry import WORKTREE_TOOLS
 
+# Environments outlive a run: repeated evals reuse them (the engine keys them by lock-file hash).
+DEFAULT_STATE_DIR = CACHE_DIR / "evals"
 LIVE_LLMS = ("anthropic", "openai", "azure-openai", "openai-compatible", "ollama", "bedrock", "vertex")
 LLM_CHOICES = (*LIVE_LLMS, "replay", "oracle", "null")
 
@@ -83,6 +87,8 @@ class EvalConfig:
     recordings_dir: Path = DEFAULT_RECORDINGS_DIR
     limits: Limits = field(default_factory=lambda: Limits.model_validate({}))
     keep_worktrees: bool = False
+    state_dir: Path = DEFAULT_STATE_DIR  # where the engine keeps the cases' environments
+    sandbox: SandboxMode = "bwrap"
     progress_stream: TextIO | None = None
     progress_tty: bool | None = None
 
@@ -170,6 +176,7 @@ class EvalRun:
             cases_dir=str(config.cases_dir), cases_glob=config.cases_glob, limits=config.limits.model_dump(),
             autofixer_commit=checkout_commit(),
         )
+        self.engine = TestEngine(config.state_dir, config.sandbox)
         self.progress = ProgressDisplay(len(cases) * config.repeat, config.progress_stream, config.progress_tty)
         self._gold: dict[str, list[FileChange] | GoldPatchError] = {}
 
@@ -264,13 +271,15 @@ class EvalRun:
             result.provider = getattr(provider, "label", None) or f"{provider.name} {provider.model}"
             sandbox = await create_sandbox(case.repo_dir, f"{case.id}-r{repeat}", tests_to_hide(case))
             result.tests_hidden = sandbox.hidden
-            for command in await run_setup(sandbox, case.spec.setup):
-                log.append(f"$ {' '.join(command.argv)}  (exit {command.returncode})\n{command.output}")
+            self.progress.update(key, "environment")
+            environment = await self._environment(case, key, sandbox, result, log)
             self.progress.update(key, "agent")
             fix = await self._agent(case, repeat, key, provider, sandbox, result)
             self.progress.update(key, "tests")
-            await self._score(case, sandbox, fix, result, log)
-        except (SandboxError, GoldPatchError) as exc:
+            await self._score(case, sandbox, environment, fix, result, log)
+        except EnvironmentBuildError as exc:
+            result.status, result.detail = "error", f"the case's environment could not be built: {exc}"
+        except (SandboxError, GoldPatchError, ExecutionUnavailable) as exc:
             result.status, result.detail = "error", str(exc)
         except Exception as exc:  # a harness or tool bug: record it against this run, keep going
             result.status = "error"
@@ -283,6 +292,21 @@ class EvalRun:
             result.wall_seconds = round(time.monotonic() - started, 3)
             self._write_log(case.id, repeat, log, result)
         return result
+
+    async def _environment(self, case: Case, key: str, sandbox: Sandbox, result: CaseResult,
+                           log: list[str]) -> Environment:
+        """The case's environment from the engine: built on first use, then reused by every later
+        run with the same repository key and lock-file hash (state under `state_dir`)."""
+        def on_progress(line: str) -> None:
+            self.progress.update(key, f"environment: {line}"[:80], throttle=True)
+
+        environment = await self.engine.prepare(case.environment_key, sandbox.worktree, case.environment, on_progress)
+        result.environment = f"{environment.key} ({environment.description})"
+        result.environment_reused = environment.reused
+        result.environment_seconds = round(environment.setup_seconds, 3)
+        log.append(f"environment {result.environment}, {'reused' if environment.reused else 'built'} "
+                   f"in {environment.setup_seconds:.1f} s at {environment.path}")
+        return environment
 
     async def _agent(
         self, case: Case, repeat: int, key: str, provider: ModelProvider, sandbox: Sandbox, result: CaseResult
@@ -309,16 +333,22 @@ class EvalRun:
         result.patch_applied = bool(fix.changes)
         return fix
 
-    async def _score(self, case: Case, sandbox: Sandbox, fix: FixResult, result: CaseResult, log: list[str]) -> None:
+    async def _score(self, case: Case, sandbox: Sandbox, environment: Environment, fix: FixResult,
+                     result: CaseResult, log: list[str]) -> None:
         changed = await changed_files(sandbox)
         result.files_changed = changed
+        # Before the hidden tests come back: the pipeline validates on what production has.
+        validation = await validate(case, sandbox, self.engine, environment, changed)
+        result.validation = validation
+        result.reproduced, result.validated = validation.reproduced, validation.validated
         owned = gold_owned(case)
         result.tests_restored = [f for f in case.test_files if f in changed and f not in owned]
         # The hidden files come back whatever the run did; one it created there is listed above.
         await restore_files(sandbox, sorted({*result.tests_restored, *sandbox.hidden}))
 
         started = time.monotonic()
-        suite: SuiteOutcome = await run_case_tests(case, direct_execute(sandbox.worktree))
+        execute = engine_execute(self.engine, sandbox.worktree, scoring_config(case), environment)
+        suite: SuiteOutcome = await run_case_tests(case, execute)
         result.test_seconds = round(time.monotonic() - started, 3)
         for command, output in zip(suite.commands, suite.full_output, strict=True):
             log.append(f"$ {' '.join(command.argv)}  (exit {command.returncode})\n{output}")

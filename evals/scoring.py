@@ -80,6 +80,7 @@ class CaseResult(BaseModel):
     tests_hidden: list[str] = Field(default_factory=list)  # test files absent during the agent's run
     localisation: Localisation | None = None
     environment: str = ""  # what the engine ran the tests in (key, reused or built)
+    environment_reused: bool | None = None  # an earlier run built it (None: older run files)
     environment_seconds: float = 0.0  # building it (0 when reused)
     validation: Validation | None = None  # None: an older run, or the run added no test file
     reproduced: bool | None = None  # None: not measured (older run files)

@@ -1,5 +1,5 @@
-"""The commands that score a case, and reading per-test outcomes from their output (pytest,
-unittest and node's test runner).
+"""Scoring a case's tests: which tests each run selects, and each test id's outcome in its output
+(pytest, unittest and node's test runner).
 
 Scoring is SWE-bench-style: a test counts only when the runner reports it PASSED. Skipped,
 xfailed, todo, errored, timed-out and unreported tests are all failures (a fix that makes a
@@ -7,17 +7,16 @@ test skip itself has not fixed anything), and the command's exit code must be 0 
 output that merely looks like a pass ("PASSED", "ok 1 - …") from a command that failed is not
 believed.
 
-The commands are shell lines for the execution engine (`TestEngine.run` with the command in the
-case's environment, in the sandbox, `python` being the environment's own):
+The runs go through the execution engine (`TestEngine.run` with a `TestSelection` of the case's
+ids, in the case's environment and the sandbox, exactly as the service runs a project's tests);
+the engine's report counts tests, and the per-id reading is here:
 
-pytest: `python -m pytest -q -p no:cacheprovider -rfEsxXp <ids>`; the outcome of each test is
-read from the short test summary only (lines after its header, so a test's own printed output
-cannot forge one). unittest: `python -m unittest -v -b <dotted ids>`; each test's verbose result
-line before the first separator, which must appear exactly once (`-b` swallows what a test
-prints, and a second line for one id, forged or not, makes it count as not passed). node:
-`node --test --test-reporter=tap` once per test file, selecting the listed top-level tests with
-anchored `--test-name-pattern`s, and reading the top-level TAP `ok N - name` / `not ok N - name`
-lines with their `# SKIP` / `# TODO` directives.
+pytest: the `-rA` short test summary only (lines after its last header, so a test's own printed
+output cannot forge one). unittest (run with `-b`, which swallows what a test prints): each
+test's verbose result line, cross-checked with the closing `Ran N tests` / `OK (…)` lines and the
+`FAIL:` / `ERROR:` blocks (see `parse_unittest`). node: one run per test file, the listed
+top-level tests selected by anchored `--test-name-pattern`s, read from the top-level TAP
+`ok N - name` / `not ok N - name` lines with their `# SKIP` / `# TODO` directives.
 """
 
 from __future__ import annotations
@@ -27,18 +26,22 @@ import shlex
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from evals.case import Case, file_of_test
-from evals.sandbox import CommandResult
-from execution.runners import js_regex_escape, pytest_summary
+from evals.sandbox import CommandResult, SandboxError
+from execution.config import TestsConfig
+from execution.engine import Environment, TestEngine
+from execution.report import TestSelection
+from execution.runners import pytest_summary
 from execution.runners import tap_outcomes as parse_tap
 
 PASSED = "passed"
 OUTPUT_TAIL_CHARS = 4000
-# Runs one scoring command (a shell line) in the case's worktree with a timeout.
-Execute = Callable[[str, float], Awaitable[CommandResult]]
+# Runs the case's tests selected by ids (in the runner's spelling) in its worktree.
+Execute = Callable[[list[str]], Awaitable[CommandResult]]
 
 _SKIPPED_LOCATION = re.compile(r"^\[\d+\]\s+(?P<file>[^:]+?)(?::\d+)?:\s")
 # A reported node id: everything up to whitespace, except inside a parametrisation's brackets.
@@ -76,12 +79,16 @@ class SuiteOutcome(BaseModel):
 
 
 @dataclass(frozen=True)
-class ScoringCommand:
-    """One command of a case's scoring and the test ids whose outcomes its output holds."""
+class ScoringRun:
+    """One run of a case's scoring: the tests it selects, in the runner's own spelling, and the
+    case's test ids whose outcomes its output holds."""
 
     runner: str  # pytest | unittest | node
-    command: str  # a shell line run in the worktree
     ids: list[str]
+
+    @property
+    def selection(self) -> list[str]:
+        return [unittest_id(i) for i in self.ids] if self.runner == "unittest" else list(self.ids)
 
     def outcomes(self, output: str) -> dict[str, str]:
         if self.runner == "pytest":
@@ -92,29 +99,53 @@ class ScoringCommand:
         return {i: reported.get(_node_name(i), "missing") for i in self.ids}
 
 
-def scoring_commands(case: Case) -> list[ScoringCommand]:
+def scoring_config(case: Case) -> TestsConfig:
+    """The case's environment as its scoring runs it: unittest with `-b`, so what a test prints
+    is held back instead of landing between the result lines."""
+    tests = case.environment
+    if tests.runner == "unittest" and " -b" not in f" {tests.test_command} ":
+        return tests.model_copy(update={"command": f"{tests.test_command} -b"})
+    return tests
+
+
+def scoring_runs(case: Case) -> list[ScoringRun]:
+    """pytest and unittest: one run of every id; node: one per test file (its names are selected
+    by patterns, which apply to every file of a run)."""
     ids, runner = case.test_ids, case.spec.test.runner
-    if runner == "pytest":
-        return [ScoringCommand(runner, shlex.join(pytest_argv(ids)), ids)]
-    if runner == "unittest":
-        return [ScoringCommand(runner, shlex.join(unittest_argv(ids)), ids)]
+    if runner != "node":
+        return [ScoringRun(runner, ids)]
     by_file: dict[str, list[str]] = defaultdict(list)
     for test_id in ids:
         by_file[file_of_test(test_id)].append(test_id)
-    return [ScoringCommand(runner, shlex.join(node_argv(file, [n for n in map(_node_name, file_ids) if n])),
-                           file_ids) for file, file_ids in by_file.items()]
+    return [ScoringRun(runner, file_ids) for file_ids in by_file.values()]
 
 
 async def run_case_tests(case: Case, execute: Execute) -> SuiteOutcome:
-    """Run the case's scoring commands with `execute` and read every test id's outcome."""
+    """Run the case's scoring with `execute` and read every test id's outcome."""
     suite = SuiteOutcome()
-    for scoring in scoring_commands(case):
-        result = await execute(scoring.command, case.spec.test.timeout)
+    for scoring in scoring_runs(case):
+        result = await execute(scoring.selection)
         suite.commands.append(_record(result))
         suite.full_output.append(result.output)
         for test_id, outcome in scoring.outcomes(result.output).items():
             suite.outcomes[test_id] = "timeout" if result.timed_out else outcome
     return suite
+
+
+def engine_execute(engine: TestEngine, worktree: Path, tests: TestsConfig, environment: Environment) -> Execute:
+    """Scoring runs through the engine: the tests of `worktree` in `environment`, in the sandbox.
+    A run the engine refused (no sandbox, a bad selection) is the harness's error, not a fix's."""
+
+    async def execute(selection: list[str]) -> CommandResult:
+        report = await engine.run(worktree, tests, environment, TestSelection(tests=selection))
+        if report.error is not None:
+            raise SandboxError(f"the case's tests could not run: {report.error}")
+        cut = f"\n[autofixer eval: cut at the {report.limit} limit]" if report.limit else ""
+        # A run cut at a limit has no exit status to believe: its tests count as timed out.
+        code = report.exit_code if report.limit is None else None
+        return CommandResult(shlex.split(report.command), code, report.output_tail + cut, report.seconds)
+
+    return execute
 
 
 def _record(result: CommandResult) -> CommandRecord:
@@ -123,12 +154,6 @@ def _record(result: CommandResult) -> CommandRecord:
 
 
 # --- pytest -------------------------------------------------------------------------------------
-
-
-def pytest_argv(ids: list[str]) -> list[str]:
-    # -rfEsxXp: a summary line per test, without -rA's captured output of every passing test,
-    # so the summary stays at the end of a short output.
-    return ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfEsxXp", *ids]
 
 
 def parse_pytest_summary(output: str, ids: Iterable[str]) -> dict[str, str]:
@@ -169,11 +194,6 @@ def _node_name(test_id: str) -> str:
     return test_id.split("::", 1)[1] if "::" in test_id else ""
 
 
-def node_argv(file: str, names: list[str]) -> list[str]:
-    patterns = [f"--test-name-pattern=^{js_regex_escape(n)}$" for n in names]
-    return ["node", "--test", "--test-reporter=tap", *patterns, file]
-
-
 # --- unittest -----------------------------------------------------------------------------------
 
 
@@ -182,10 +202,6 @@ def unittest_id(test_id: str) -> str:
     path, _, rest = test_id.partition("::")
     module = path.removesuffix(".py").replace("/", ".")
     return ".".join([module, *rest.split("::")]) if rest else module
-
-
-def unittest_argv(ids: list[str]) -> list[str]:
-    return ["python", "-m", "unittest", "-v", "-b", *(unittest_id(i) for i in ids)]
 
 
 def parse_unittest(output: str, ids: Iterable[str]) -> dict[str, str]:

@@ -37,16 +37,25 @@ from evals.localisation import changed_functions, javascript_spans, python_spans
 from evals.replays import find_recording, record_replay, recording_path
 from evals.report import markdown_report, summary_text
 from evals.runfile import RunFile, load_run
-from evals.runner import EvalConfig, EvalUnavailable, default_llm, run_eval
-from evals.sandbox import SandboxError, changed_files, create_sandbox, direct_execute, restore_files, run_command
+from evals.runner import DEFAULT_STATE_DIR, EvalConfig, EvalUnavailable, default_llm, run_eval
+from evals.sandbox import changed_files, create_sandbox, restore_files
 from evals.scoring import is_resolved, verdict, wilson
-from evals.testrunners import SuiteOutcome, parse_pytest_summary, parse_tap, run_case_tests
+from evals.testrunners import (
+    SuiteOutcome,
+    engine_execute,
+    parse_pytest_summary,
+    parse_tap,
+    run_case_tests,
+    scoring_config,
+)
+from execution.engine import Environment, EnvironmentBuildError, TestEngine
 from server.cli import main as autofixer
 from tests.fakes.anthropic_api import API_KEY, FakeAnthropic, text, tool_use
 from tests.fakes.serve import serve_app
+from tests.registry_access import skip_if_offline
 
 FIXTURES = Path(__file__).resolve().parent / "eval_fixtures"
-FIXTURE_IDS = ["js-stats-average", "py-cart-discount"]
+FIXTURE_IDS = ["js-stats-average", "py-cart-discount", "py-unittest-median"]
 REAL_CASE_IDS = sorted(p.name for p in DEFAULT_CASES_DIR.glob("*") if (p / "case.yml").is_file())
 JOBS = "2"
 
@@ -106,7 +115,7 @@ def _copy_case(src: str, cases_dir: Path, edit: Callable[[Path], None] | None = 
 def test_fixture_cases_load() -> None:
     cases = discover_cases(FIXTURES)
     assert [c.id for c in cases] == FIXTURE_IDS
-    assert {c.spec.test.runner for c in cases} == {"pytest", "node"}
+    assert {c.spec.test.runner for c in cases} == {"pytest", "node", "unittest"}
     for case in cases:
         assert case.event.error_type  # the recorded event parses
         assert gold_edits(case.repo_dir, case.gold_patch)
@@ -133,7 +142,7 @@ def test_null_resolves_no_fixture_case(fixture_null: tuple[int, Path]) -> None:
     assert run.summary.resolve_rate == 0.0 and run.summary.scored == len(FIXTURE_IDS)
     for r in run.results:
         assert r.resolved is False and not r.patch_applied
-        assert all(o == "failed" for o in r.fail_to_pass.values())
+        assert all(o in ("failed", "error") for o in r.fail_to_pass.values())
         assert all(o == "passed" for o in r.pass_to_pass.values())
         assert r.confidence == Confidence.LOW and r.calibration == "justified"
 
@@ -174,8 +183,8 @@ def test_results_json_and_report_carry_the_metrics(fixture_oracle: tuple[int, Pa
     for key in ("resolve_rate", "resolve_rate_ci95", "cost_per_resolved_usd", "calibration", "verdicts",
                 "usage", "mean_steps", "mean_tool_calls", "file_hit_rate", "function_hit_rate", "exit_reasons"):
         assert key in summary
-    assert summary["resolve_rate_ci95"] == pytest.approx(list(wilson(2, 2)))
-    assert summary["calibration"]["HIGH"] == {"count": 2, "resolved": 2, "as_expected": 2}
+    assert summary["resolve_rate_ci95"] == pytest.approx(list(wilson(3, 3)))
+    assert summary["calibration"]["HIGH"] == {"count": 3, "resolved": 3, "as_expected": 3}
     result = data["results"][0]
     for key in ("resolved", "patch_applied", "localisation", "confidence", "calibration", "usage", "wall_seconds",
                 "exit_reason", "fail_to_pass", "pass_to_pass", "transcript", "diff"):
@@ -188,9 +197,75 @@ def test_results_json_and_report_carry_the_metrics(fixture_oracle: tuple[int, Pa
         assert (out / "transcripts" / case_id / "r1.jsonl").is_file()
     report = (out / "report.md").read_text()
     for phrase in ("ORACLE", "resolve rate", "**100.0 %**", "95 % confidence interval (Wilson)",
-                   "cost per resolved fix", "## Calibration", "| HIGH | 2 | 2 | 100.0 % |", "## Localisation",
+                   "cost per resolved fix", "## Calibration", "| HIGH | 3 | 3 | 100.0 % |", "## Localisation",
                    "js-stats-average"):
         assert phrase in report
+
+
+def _new_file_patch(path: str, text: str) -> str:
+    lines = text.splitlines()
+    return (f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n"
+            f"@@ -0,0 +1,{len(lines)} @@\n" + "".join(f"+{line}\n" for line in lines))
+
+
+def _variant(cases_dir: Path, case_id: str, patch: str) -> None:
+    """py-unittest-median as `case_id`, whose gold patch (what the oracle plays) is `patch`."""
+    dest = cases_dir / case_id
+    shutil.copytree(FIXTURES / "py-unittest-median", dest)
+    spec = dest / "case.yml"
+    spec.write_text(spec.read_text().replace("id: py-unittest-median", f"id: {case_id}"))
+    (dest / "gold.patch").write_text(patch)
+
+
+REPRO_TEST = """\
+import unittest
+
+from stats.median import median
+
+
+class QuietMinuteTest(unittest.TestCase):
+    def test_a_quiet_minute_has_no_median(self):
+        self.assertIsNone(median([]))
+"""
+NOT_A_REPRO = REPRO_TEST.replace("self.assertIsNone(median([]))", "self.assertEqual(median([2.0]), 2.0)")
+
+
+def test_reproduction_and_validation_are_measured_not_taken_from_the_run(tmp_path: Path) -> None:
+    fix = (FIXTURES / "py-unittest-median" / "gold.patch").read_text()
+    repro = _new_file_patch("tests/test_quiet_minute.py", REPRO_TEST)
+    cases = tmp_path / "cases"
+    _variant(cases, "repro-and-fix", fix + repro)  # fails at base, passes after: validated
+    _variant(cases, "repro-no-fix", repro)  # reproduces, but the run fixed nothing
+    _variant(cases, "fix-test-passes-at-base", fix + _new_file_patch("tests/test_quiet_minute.py", NOT_A_REPRO))
+    config = _quiet_config(llm="oracle", cases_dir=cases, out=tmp_path / "run")
+    _, run = asyncio.run(run_eval(config, discover_cases(cases)))
+    by_id = {r.case_id: r for r in run.results}
+    validated, unfixed, unreproduced = by_id["repro-and-fix"], by_id["repro-no-fix"], by_id["fix-test-passes-at-base"]
+    assert all(r.status == "scored" for r in run.results), [r.detail for r in run.results]
+
+    assert validated.validation is not None and validated.validation.tests == ["tests/test_quiet_minute.py"]
+    assert (validated.reproduced, validated.validated, validated.resolved) == (True, True, True)
+    assert validated.validation.at_base.startswith("0 passed, 0 failed, 1 errors")  # IndexError at base
+    assert validated.validation.after.startswith("1 passed, 0 failed") and validated.validation.suite_green
+
+    assert unfixed.validation is not None and unfixed.validation.failed_at_base
+    assert (unfixed.reproduced, unfixed.validated, unfixed.resolved) == (True, False, False)
+    assert not unfixed.validation.passes_after
+
+    assert unreproduced.validation is not None and not unreproduced.validation.failed_at_base
+    assert (unreproduced.reproduced, unreproduced.validated, unreproduced.resolved) == (False, False, True)
+    assert "nothing was reproduced" in unreproduced.validation.detail
+
+    s = run.summary
+    assert (s.reproduction_measured, s.reproduced, s.validated, s.validated_and_resolved) == (3, 2, 1, 1)
+    assert s.reproduction_rate == pytest.approx(2 / 3) and s.validated_and_resolved_rate == pytest.approx(1 / 3)
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "| validated and resolved by the hidden tests | 33.3 % (1/3) |" in report
+    assert "| reproduction rate (a test the run added fails on the base tree) | 66.7 % (2/3) |" in report
+    assert "Reproduction test(s) `tests/test_quiet_minute.py`: at base 0 passed, 0 failed, 1 errors" in report
+    data = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert data["summary"]["validated_rate"] == pytest.approx(1 / 3)
+    assert data["results"][0]["validation"]["tests"] == ["tests/test_quiet_minute.py"]
 
 
 def test_a_run_file_from_before_reproduction_was_measured_still_works(
@@ -206,7 +281,7 @@ def test_a_run_file_from_before_reproduction_was_measured_still_works(
     assert "reproduced      not measured" in summary_text(old_dir.name, old)
     new = load_run(fixture_oracle[1])[1]
     rows = {line.split("  ")[0]: line for line in compare_text("old", old, "new", new).splitlines()}
-    assert rows["reproduction rate"].split()[2] == "—"
+    assert rows["reproduction rate"].split()[2:4] == ["—", "0.0"]
     assert autofixer(["eval", "compare", str(old_dir), str(fixture_oracle[1]), "--fail-on-regression"]) == 0
     assert autofixer(["eval", "show", str(old_dir), "py-cart-discount"]) == 0
     assert "ORACLE" in capsys.readouterr().out
@@ -221,7 +296,7 @@ def test_compare_shows_flips_between_oracle_and_null(
     text_ab = compare_text("oracle", a, "null", b)
     assert "100.0 %" in text_ab and "-100.0 pts  WORSE" in text_ab and "REGRESSED" in text_ab
     assert autofixer(["eval", "compare", str(fixture_oracle[1]), str(fixture_null[1])]) == 0
-    assert "per-case flips (2)" in capsys.readouterr().out
+    assert f"per-case flips ({len(FIXTURE_IDS)})" in capsys.readouterr().out
     assert autofixer(["eval", "compare", str(fixture_oracle[1]), str(fixture_null[1]), "--fail-on-regression"]) == 1
     assert autofixer(["eval", "compare", str(fixture_null[1]), str(fixture_oracle[1]), "--fail-on-regression"]) == 0
     assert flips(a, a) == []
@@ -244,7 +319,8 @@ def test_progress_is_plain_lines_without_a_tty(tmp_path: Path) -> None:
     config = EvalConfig(llm="null", cases_dir=FIXTURES, out=tmp_path / "run", progress_stream=stream, jobs=2)
     asyncio.run(run_eval(config, discover_cases(FIXTURES)))
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2 and all(line.startswith(("[1/2] ", "[2/2] ")) for line in lines)
+    n = len(FIXTURE_IDS)
+    assert len(lines) == n and all(line.startswith(tuple(f"[{i}/{n}] " for i in range(1, n + 1))) for line in lines)
     assert "\r" not in stream.getvalue()
 
 
@@ -282,7 +358,7 @@ def test_replay_with_a_matching_recording_scores_and_a_stale_one_is_not(
     stale = run.result("py-cart-discount", 1)
     assert stale is not None and stale.status == "stale_recording" and stale.resolved is None
     assert "0123456789ab" in stale.detail and stale.transcript is None
-    assert run.summary.scored == 1 and run.summary.unscored == {"stale_recording": 1}
+    assert run.summary.scored == len(FIXTURE_IDS) - 1 and run.summary.unscored == {"stale_recording": 1}
     assert run.summary.resolve_rate == 1.0  # the stale case is not counted as a failure
     assert "stale recording" in (tmp_path / "stale" / "report.md").read_text()
 
@@ -428,7 +504,7 @@ def test_live_run_against_the_messages_api_then_record_and_replay(
     ])
     monkeypatch.setenv("AUTOFIXER_LLM_KEY", API_KEY)
     recordings = tmp_path / "recordings"
-    common = ["--cases-dir", str(FIXTURES), "--cases", "py-*", "--recordings", str(recordings)]
+    common = ["--cases-dir", str(FIXTURES), "--cases", "py-cart-*", "--recordings", str(recordings)]
     with serve_app(fake.app) as url:
         code = _eval(tmp_path / "live", "--llm", "anthropic", "--model", "claude-sonnet-4-6", "--base-url", url,
                      "--record", *common)
@@ -518,11 +594,22 @@ def test_passes_printed_by_a_failing_command_do_not_count(tmp_path: Path) -> Non
 
 
 async def _run(worktree: Path, runner: str, ids: list[str]) -> SuiteOutcome:
-    """A case of `runner` scored on `ids`, its scoring commands run in `worktree`."""
-    case = load_case(FIXTURES / "py-cart-discount")
-    spec = case.spec.model_copy(update={"fail_to_pass": ids, "pass_to_pass": [],
+    """A case of `runner` scored on `ids`, its tests run through the engine in `worktree`."""
+    case = load_case(FIXTURES / "py-unittest-median")
+    spec = case.spec.model_copy(update={"fail_to_pass": ids, "pass_to_pass": [], "environment": None,
                                         "test": case.spec.test.model_copy(update={"runner": runner})})
-    return await run_case_tests(Case(spec=spec, path=case.path), direct_execute(worktree))
+    case = Case(spec=spec, path=case.path)
+    engine = TestEngine(DEFAULT_STATE_DIR)
+    environment = await _prepare(engine, case, worktree)
+    return await run_case_tests(case, engine_execute(engine, worktree, scoring_config(case), environment))
+
+
+async def _prepare(engine: TestEngine, case: Case, worktree: Path) -> Environment:
+    try:
+        return await engine.prepare(case.environment_key, worktree, case.environment)
+    except EnvironmentBuildError as exc:
+        skip_if_offline(str(exc))
+        raise
 
 
 async def test_node_exit_code_and_skips_are_checked(tmp_path: Path) -> None:
@@ -634,24 +721,45 @@ async def test_a_forged_unittest_result_line_passes_nothing(tmp_path: Path) -> N
     assert suite.outcomes == {ids[0]: "ambiguous", ids[1]: "ambiguous"}
 
 
-async def test_commands_are_killed_at_their_timeout(tmp_path: Path) -> None:
-    result = await run_command(["sh", "-c", "sleep 30 & sleep 30"], tmp_path, timeout=0.3)
-    assert result.timed_out and result.seconds < 5
-    with pytest.raises(SandboxError, match="cannot run"):
-        await run_command(["no-such-test-runner-xyz"], tmp_path, timeout=5)
-
-
-def test_a_failing_setup_is_a_harness_error_not_a_failed_fix(tmp_path: Path) -> None:
-    def broken_setup(case_dir: Path) -> None:
+def _with_setup(*commands: str) -> Callable[[Path], None]:
+    def edit(case_dir: Path) -> None:
         spec = case_dir / "case.yml"
-        spec.write_text(spec.read_text().replace("setup: []", "setup:\n  - [python, -c, 'raise SystemExit(4)']"))
+        spec.write_text(spec.read_text().replace("  runner: unittest\nfail_to_pass", "  runner: unittest\n  setup:\n"
+                                                 + "".join(f"    - {json.dumps(c)}\n" for c in commands)
+                                                 + "fail_to_pass"))
+    return edit
 
-    _copy_case("py-cart-discount", tmp_path / "cases", broken_setup)
-    assert _eval(tmp_path / "run", "--llm", "oracle", "--cases-dir", str(tmp_path / "cases")) == 1
+
+def test_a_case_whose_environment_cannot_be_built_is_an_error_with_the_reason(tmp_path: Path) -> None:
+    _copy_case("py-unittest-median", tmp_path / "cases", _with_setup("python -c 'raise SystemExit(4)'"))
+    assert load_case(tmp_path / "cases" / "py-unittest-median").environment.setup == ["python -c 'raise SystemExit(4)'"]
+    assert _eval(tmp_path / "run", "--llm", "oracle", "--cases-dir", str(tmp_path / "cases"),
+                 "--state-dir", str(tmp_path / "state")) == 1
     run = load_run(tmp_path / "run")[1]
     result = run.results[0]
-    assert result.status == "error" and "exited 4" in result.detail and result.resolved is None
+    assert result.status == "error" and result.resolved is None
+    assert "environment could not be built" in result.detail and "raise SystemExit(4)" in result.detail
+    assert "exit 4" in result.detail or "exited 4" in result.detail, result.detail
     assert run.summary.scored == 0 and run.summary.unscored == {"error": 1}
+    assert "environment could not be built" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_a_case_environment_is_built_once_and_reused(tmp_path: Path) -> None:
+    # Setup leaves a mark in the environment; a second run must find it without running setup.
+    _copy_case("py-unittest-median", tmp_path / "cases", _with_setup(
+        "python -c 'import sys, time; open(sys.prefix + \"/built-at\", \"w\").write(str(time.time()))'"))
+    runs = []
+    for n in (1, 2):
+        config = _quiet_config(llm="oracle", cases_dir=tmp_path / "cases", out=tmp_path / f"run{n}",
+                               state_dir=tmp_path / "state")
+        runs.append(asyncio.run(run_eval(config, discover_cases(tmp_path / "cases")))[1].results[0])
+    first, second = runs
+    assert first.resolved and second.resolved
+    assert first.environment_reused is False and first.environment_seconds > 0
+    assert second.environment_reused is True and second.environment_seconds == 0
+    assert first.environment.split(" ")[0] == second.environment.split(" ")[0]  # the same key and hash
+    marks = list((tmp_path / "state").rglob("built-at"))
+    assert len(marks) == 1, marks  # one environment, set up once
 
 
 def test_pytest_summary_is_only_read_after_its_header() -> None:
