@@ -158,6 +158,8 @@ def test_real_cases_exist() -> None:
 def test_oracle_resolves_real_case(real_oracle: RunFile, case_id: str) -> None:
     result = real_oracle.result(case_id, 1)
     assert result is not None, f"{case_id} did not run"
+    if result.status == "error":  # a case whose environment installs from PyPI, on a machine without it
+        skip_if_offline(result.detail)
     assert result.status == "scored", result.detail
     assert result.resolved, {**result.fail_to_pass, **result.pass_to_pass}
     assert result.localisation is not None and result.localisation.file_hit
@@ -166,6 +168,8 @@ def test_oracle_resolves_real_case(real_oracle: RunFile, case_id: str) -> None:
 @pytest.mark.parametrize("case_id", REAL_CASE_IDS)
 def test_null_fails_real_case(real_null: RunFile, case_id: str) -> None:
     result = real_null.result(case_id, 1)
+    if result is not None and result.status == "error":
+        skip_if_offline(result.detail)
     assert result is not None and result.status == "scored", result and result.detail
     assert result.resolved is False
     # The case is well formed: its FAIL_TO_PASS tests fail on the buggy code, the rest pass.
