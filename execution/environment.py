@@ -28,6 +28,8 @@ import hashlib
 import json
 import os
 import re
+import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -223,25 +225,36 @@ class Environments:
         if tests.language == "node":
             keep = f"if [ -d node_modules ]; then cp -a node_modules/. {env}/node_modules/; fi"
             steps.append(("keep node_modules", keep))
-        deadline = time.monotonic() + tests.setup_timeout_seconds
-        log = path / SETUP_LOG
-        for label, command in steps:
-            if progress is not None:
-                progress(f"setup: {label}")
-            remaining = deadline - time.monotonic()
-            spec = LimitSpec(max(1.0, remaining), tests.memory_mb, tests.max_processes, tests.max_output_bytes)
-            job = SandboxJob(command, worktree, spec, env_dir=path, setup=True, variables=tests.env,
-                             env_bin=("venv/bin",) if tests.language == "python" else (),
-                             repo_bin=("node_modules/.bin",) if tests.language == "node" else (),
-                             prefixes=(interpreter.prefix,))
-            result = await self.sandbox.run(job)
-            with log.open("a", encoding="utf-8") as f:
-                f.write(f"$ {command}\n{result.output}\n[exit {result.exit_code}, {result.seconds:.1f} s]\n")
-            if result.exit_code != 0:
-                why = (f"hit its {result.limit} limit" if result.limit else f"exited {result.exit_code}")
-                tail = result.output[-2000:].strip()
-                ends = f"; its output ends:\n{tail}" if tail else ""
-                raise EnvironmentBuildError(f"setup command {label!r} {why}{ends}")
+        if progress is not None:
+            progress(f"setup: {', '.join(label for label, _ in steps)}")
+        # One sandbox for all steps: what one command leaves in the worktree overlay (a build
+        # directory, node_modules) is there for the next. Markers say which step failed.
+        marker = f"@@autofixer-setup-{secrets.token_hex(6)}"
+        script = "\n".join(f"echo '{marker} {i}'\n/bin/sh -c {shlex.quote(command)} || "
+                           f"{{ code=$?; echo '{marker} failed {i}'; exit $code; }}"
+                           for i, (_, command) in enumerate(steps))
+        spec = LimitSpec(tests.setup_timeout_seconds, tests.memory_mb, tests.max_processes, tests.max_output_bytes)
+        job = SandboxJob(script, worktree, spec, env_dir=path, setup=True, variables=tests.env,
+                         env_bin=("venv/bin",) if tests.language == "python" else (),
+                         repo_bin=("node_modules/.bin",) if tests.language == "node" else (),
+                         prefixes=(interpreter.prefix,))
+        result = await self.sandbox.run(job)
+        (path / SETUP_LOG).write_text(f"{result.output}\n[exit {result.exit_code}, {result.seconds:.1f} s]\n")
+        if result.exit_code != 0:
+            raise EnvironmentBuildError(_failure(result.output, result.exit_code, result.limit, marker, steps))
+
+
+def _failure(output: str, exit_code: int | None, limit: str | None, marker: str,
+             steps: list[tuple[str, str]]) -> str:
+    """Which setup step failed, how, and the end of its output."""
+    started = [m for m in re.finditer(rf"^{re.escape(marker)} (failed )?(\d+)$", output, re.MULTILINE)]
+    last = started[-1] if started else None
+    index = int(last.group(2)) if last else 0
+    begin = next((m.end() for m in reversed(started) if not m.group(1) and int(m.group(2)) == index), 0)
+    tail = output[begin:last.start() if last and last.group(1) else len(output)].strip()[-2000:]
+    why = f"hit its {limit} limit" if limit else f"exited {exit_code}"
+    ends = f"; its output ends:\n{tail}" if tail else ""
+    return f"setup command {steps[index][0]!r} {why}{ends}"
 
 
 def _held(f: IO[str]) -> bool:

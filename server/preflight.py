@@ -34,7 +34,21 @@ def warnings(settings: Settings, secrets: Secrets) -> list[str]:
         if forge.git_token() is None and not is_local_url(remote) and not settings.behavior.dry_run:
             found.append(f"project {project.source_project}: forge {forge.name} has no token (its token-env "
                          "variable is not set): private repositories cannot be cloned and no pull request opened")
+    found += sandbox_warnings(settings)
     return found
+
+
+def sandbox_warnings(settings: Settings) -> list[str]:
+    """`sandbox: none`, or a sandbox that cannot start while projects have tests to run."""
+    from execution.engine import TestEngine
+
+    tested = [p.source_project for p in settings.projects if p.tests is not None]
+    if settings.sandbox == "none":
+        return ["sandbox: none: the projects' tests and LLM-written code run WITHOUT isolation (they can reach "
+                "the network, this machine's files and processes); use it only on a machine that holds nothing else"]
+    if tested and (reason := TestEngine(settings.state_dir, settings.sandbox).unavailable()) is not None:
+        return [f"projects {', '.join(tested)}: their tests cannot run: {reason}"]
+    return []
 
 
 def port_problem(host: str, port: int) -> str | None:

@@ -16,6 +16,7 @@ import _pytest
 import pytest
 
 from execution.config import TestsConfig
+from execution.engine import TestEngine
 
 _SITE = Path(_pytest.__file__).parent.parent
 _VENDORED = ("_pytest", "pytest", "pluggy", "iniconfig", "packaging", "pygments", "py.py")
@@ -47,6 +48,9 @@ def vendored_pytest(**overrides: object) -> TestsConfig:
     return TestsConfig.model_validate({"runner": "pytest", "env": {"PYTHONPATH": "_vendor"}, **overrides})
 
 
-def needs_bwrap(engine_unavailable: str | None) -> None:
-    if engine_unavailable is not None:
-        pytest.skip(f"no sandbox here: {engine_unavailable}")
+def sandboxed_engine(state_dir: Path) -> TestEngine:
+    """A bwrap engine, or the test is skipped (with the reason) where no sandbox can start."""
+    engine = TestEngine(state_dir)
+    if (reason := engine.unavailable()) is not None:
+        pytest.skip(f"bubblewrap cannot start here: {reason}")
+    return engine

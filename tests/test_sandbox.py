@@ -25,7 +25,7 @@ from execution.config import TestsConfig
 from execution.engine import Environment, ExecutionUnavailable, TestEngine
 from execution.limits import CGROUP_ROOT
 from execution.report import TestReport, TestSelection
-from tests.execution_fixtures import python_project, vendored_pytest
+from tests.execution_fixtures import python_project, sandboxed_engine, vendored_pytest
 
 pytestmark = pytest.mark.slow
 
@@ -62,10 +62,7 @@ def project(workdir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def engine(workdir: Path) -> TestEngine:
-    engine = TestEngine(workdir / "state")
-    if (reason := engine.unavailable()) is not None:
-        pytest.skip(f"bubblewrap cannot start here: {reason}")
-    return engine
+    return sandboxed_engine(workdir / "state")
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.provider import ModelProvider
+from execution.engine import TestEngine
 from notify.base import Notifier
 from scm.base import ScmProvider
 from server import connectors
@@ -31,6 +32,7 @@ class Services:
     forges: dict[str, ScmProvider] = field(default_factory=dict)
     notifiers: list[Notifier] = field(default_factory=list)
     _provider: ModelProvider | None = field(default=None, repr=False)
+    _engine: TestEngine | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, secrets: Secrets, metrics: Metrics, workspaces: Workspaces) -> Services:
@@ -47,6 +49,14 @@ class Services:
 
     def forge_for(self, project: ProjectConfig) -> ScmProvider:
         return self.forges[self.settings.scm_of(project)]
+
+    @property
+    def engine(self) -> TestEngine:
+        """Runs the projects' tests in the sandbox: one per process, so its environments are
+        built once and its sandbox probed once."""
+        if self._engine is None:
+            self._engine = TestEngine(self.settings.state_dir, self.settings.sandbox)
+        return self._engine
 
     def provider(self) -> ModelProvider:
         """The configured model provider, built on first use (raises ProviderUnavailable); cached
