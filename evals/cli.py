@@ -195,12 +195,12 @@ def _print_recorded(written: list[Any]) -> None:
 
 
 def _cases(args: argparse.Namespace) -> int:
-    from agent.loop import prompt_version
     from evals.case import DEFAULT_CASES_DIR, CaseError, discover_cases
     from evals.replays import DEFAULT_RECORDINGS_DIR, find_recording
+    from evals.runner import eval_prompt_version
 
     recordings = args.list_recordings or DEFAULT_RECORDINGS_DIR
-    version = prompt_version()
+    version = eval_prompt_version()
     try:
         cases = discover_cases(args.list_cases_dir or DEFAULT_CASES_DIR)
     except CaseError as exc:

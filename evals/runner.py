@@ -59,7 +59,7 @@ from evals.validation import validate
 from execution.config import SandboxMode
 from execution.engine import Environment, EnvironmentBuildError, ExecutionUnavailable, TestEngine
 from tools.base import ToolContext
-from tools.registry import WORKTREE_TOOLS
+from tools.registry import TEST_TOOLS, tools_for
 
 # Environments outlive a run: repeated evals reuse them (the engine keys them by lock-file hash).
 DEFAULT_STATE_DIR = CACHE_DIR / "evals"
@@ -68,6 +68,12 @@ LLM_CHOICES = (*LIVE_LLMS, "replay", "oracle", "null")
 
 
 _UNSCORED_STATUS: dict[str, Status] = {"stale": "stale_recording", "missing": "no_recording"}
+
+
+def eval_prompt_version() -> str:
+    """The prompt version of eval runs: every case's tests are configured, so the agent is offered
+    the tools of a project with tests (run_tests included)."""
+    return prompt_version(TEST_TOOLS)
 
 
 class EvalUnavailable(Exception):
@@ -160,7 +166,7 @@ class EvalRun:
         self.cases = cases
         self.run_dir = run_dir
         self.llm = config.llm or default_llm(cases, config.recordings_dir)
-        self.prompt_version = prompt_version(WORKTREE_TOOLS)
+        self.prompt_version = eval_prompt_version()
         self.secrets: list[str] = []
         self.shared_provider: ModelProvider | None = None
         if self.llm in LIVE_LLMS:
@@ -311,8 +317,12 @@ class EvalRun:
     async def _agent(
         self, case: Case, repeat: int, key: str, provider: ModelProvider, sandbox: Sandbox, result: CaseResult
     ) -> FixResult:
+        # As in the service: the project's tests configured, the agent gets run_tests, on the
+        # engine and environment the scoring uses (every case has an environment, its own or the
+        # default one).
         ctx = ToolContext(worktree=sandbox.worktree, event=case.event, source_root=case.spec.source_root,
-                          base_sha=sandbox.base_sha)
+                          base_sha=sandbox.base_sha, engine=self.engine, tests=case.environment,
+                          repo_key=case.environment_key)
         rel = transcript_rel(case.id, repeat)
         result.transcript = rel
 
@@ -321,7 +331,7 @@ class EvalRun:
 
         started = time.monotonic()
         with Transcript(self.run_dir / rel, secrets=self.secrets) as transcript:
-            fix = await run_agent(provider, WORKTREE_TOOLS, ctx, limits=self.config.limits, transcript=transcript,
+            fix = await run_agent(provider, tools_for(ctx), ctx, limits=self.config.limits, transcript=transcript,
                                   on_progress=on_progress, secrets=self.secrets)
         result.agent_seconds = round(time.monotonic() - started, 3)
         result.usage = fix.usage

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.loop import prompt_version
 from agent.provider import ModelTurn, ToolCall
 from agent.replay_provider import Recording
 from agent.transcript import read_transcript
@@ -37,7 +36,7 @@ from evals.localisation import changed_functions, javascript_spans, python_spans
 from evals.replays import find_recording, record_replay, recording_path
 from evals.report import markdown_report, summary_text
 from evals.runfile import RunFile, load_run
-from evals.runner import DEFAULT_STATE_DIR, EvalConfig, EvalUnavailable, default_llm, run_eval
+from evals.runner import DEFAULT_STATE_DIR, EvalConfig, EvalUnavailable, default_llm, eval_prompt_version, run_eval
 from evals.sandbox import changed_files, create_sandbox, restore_files
 from evals.scoring import is_resolved, verdict, wilson
 from evals.testrunners import (
@@ -196,7 +195,7 @@ def test_results_json_and_report_carry_the_metrics(fixture_oracle: tuple[int, Pa
     for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "steps",
                 "tool_calls"):
         assert key in result["usage"]
-    assert data["run"]["prompt_version"] == prompt_version()
+    assert data["run"]["prompt_version"] == eval_prompt_version()
     for case_id in FIXTURE_IDS:  # one transcript per case per repeat
         assert (out / "transcripts" / case_id / "r1.jsonl").is_file()
     report = (out / "report.md").read_text()
@@ -339,7 +338,7 @@ def test_replay_with_a_matching_recording_scores_and_a_stale_one_is_not(
     assert autofixer(["eval", "record-replay", str(fixture_oracle[1]), "--dest", str(recordings)]) == 2
     assert autofixer(["eval", "record-replay", str(fixture_oracle[1]), "--dest", str(recordings),
                       "--allow-offline"]) == 0
-    version = prompt_version()
+    version = eval_prompt_version()
     for case_id in FIXTURE_IDS:
         assert find_recording(recordings, case_id, version).status == "found"
     assert default_llm(discover_cases(FIXTURES), recordings) == "replay"
@@ -379,7 +378,7 @@ GOLD_FIX = ToolCall(id="fix", name="propose_patch", arguments={"changes": [{
 def _replay_py_cart(tmp_path: Path, turns: list[list[ToolCall]], cases_dir: Path = FIXTURES) -> RunFile:
     """Run py-cart-discount with a hand-written recording of `turns`."""
     recordings = tmp_path / "recordings"
-    version = prompt_version()
+    version = eval_prompt_version()
     recording = Recording(label="hand-written test recording", prompt_version=version,
                           turns=[ModelTurn(tool_calls=calls) for calls in turns])
     path = recording_path(recordings, "py-cart-discount", version)
@@ -525,7 +524,7 @@ def test_live_run_against_the_messages_api_then_record_and_replay(
 
     # --record wrote the recording, as `autofixer eval record-replay RUN` would.
     assert "py-cart-discount #1: recorded 3 turn(s)" in capsys.readouterr().out
-    lookup = find_recording(recordings, "py-cart-discount", prompt_version())
+    lookup = find_recording(recordings, "py-cart-discount", eval_prompt_version())
     assert lookup.recording is not None and len(lookup.recording.turns) == 3
     assert lookup.recording.model.startswith("claude-sonnet-4-6") and "anthropic" in lookup.recording.label
     written = record_replay(run_dir, tmp_path / "again")  # a live run: no --allow-offline needed
@@ -537,6 +536,41 @@ def test_live_run_against_the_messages_api_then_record_and_replay(
     assert again.usage.input_tokens == result.usage.input_tokens  # the recorded figures, labelled REPLAYED
     assert "REPLAYED" in again.provider
     assert _eval(tmp_path / "offline-record", "--llm", "null", "--record", *common) == 2
+
+
+def test_a_live_agent_reproduces_with_run_tests_and_the_harness_checks_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent of an eval run has run_tests on the case's environment, as in the service: it
+    writes a reproduction test, sees it fail, fixes, sees it pass; the harness measures the same
+    by itself and agrees."""
+    fix = {"file": "stats/median.py", "description": "no median of nothing",
+           "original": "    ordered = sorted(values)\n", "modified": "    if not values:\n        return None\n"
+                                                                     "    ordered = sorted(values)\n"}
+    repro = {"file": "tests/test_quiet_minute.py", "description": "reproduce the event", "original": "",
+             "modified": REPRO_TEST}
+    fake = FakeAnthropic([
+        [tool_use("propose_patch", {"changes": [repro]})],
+        [tool_use("run_tests", {"file": "tests/test_quiet_minute.py"})],
+        [tool_use("propose_patch", {"changes": [fix]})],
+        [tool_use("run_tests", {})],
+        [tool_use("submit_fix", {"analysis": "an empty sample", "root_cause": "no guard for []", "confidence": "HIGH",
+                                 "pr_title": "No median of an empty sample", "pr_body": "Reproduced, fixed."})],
+    ])
+    monkeypatch.setenv("AUTOFIXER_LLM_KEY", API_KEY)
+    with serve_app(fake.app) as url:
+        code = _eval(tmp_path / "live", "--llm", "anthropic", "--base-url", url, "--cases-dir", str(FIXTURES),
+                     "--cases", "py-unittest-median")
+    assert code == 0 and fake.rejections == [] and fake.remaining == 0
+    run_dir, run = load_run(tmp_path / "live")
+    result = run.results[0]
+    results = [str(r["content"]) for r in read_transcript(run_dir / str(result.transcript))
+               if r.get("kind") == "tool_result" and r.get("name") == "run_tests"]
+    assert len(results) == 2, results
+    assert results[0].startswith("FAILED: 0 passed, 0 failed, 1 errors") and "IndexError" in results[0]
+    assert results[1].startswith("PASSED: 1 passed, 0 failed")  # the hidden test file is not there yet
+    assert (result.reproduced, result.validated, result.resolved) == (True, True, True)
+    assert run.summary.validated_and_resolved == 1
 
 
 def test_unavailable_llms_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
