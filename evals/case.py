@@ -175,10 +175,10 @@ def default_environment(spec: CaseSpec) -> TestsConfig:
     case's `setup` argv lists run after that."""
     setup = [shlex.join(argv) for argv in spec.setup]
     if spec.test.runner == "node":
-        return TestsConfig(runner="node", setup=setup, timeout_seconds=spec.test.timeout)
+        return TestsConfig(runner="node", setup=setup, timeout_seconds=spec.test.timeout, lock_files=[])
     install = [f"python -m pip install -q {_harness_pytest()}"] if spec.test.runner == "pytest" else []
-    # python None: a venv of the interpreter autofixer runs on; no lock files: nothing in a
-    # case's repo/ is installed, so equal setups share one environment.
+    # python None: a venv of the interpreter autofixer runs on. No lock files (node's too): nothing
+    # of a case's repo/ is installed, so equal setups share one environment.
     return TestsConfig(runner=spec.test.runner, setup=[*install, *setup], timeout_seconds=spec.test.timeout,
                        lock_files=[])
 
