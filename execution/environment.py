@@ -44,6 +44,7 @@ from pydantic import BaseModel, Field
 
 from execution.config import DEFAULT_LOCK_FILES, TestsConfig
 from execution.limits import LimitSpec
+from execution.registry_proxy import DEFAULT_REGISTRIES
 from execution.sandbox import Sandbox, SandboxJob
 
 FORMAT = 1  # bump when the layout of an environment changes
@@ -237,7 +238,8 @@ class Environments:
         job = SandboxJob(script, worktree, spec, env_dir=path, setup=True, variables=tests.env,
                          env_bin=("venv/bin",) if tests.language == "python" else (),
                          repo_bin=("node_modules/.bin",) if tests.language == "node" else (),
-                         prefixes=(interpreter.prefix,))
+                         prefixes=(interpreter.prefix,),
+                         registries=tuple(tests.registries) if tests.registries is not None else DEFAULT_REGISTRIES)
         result = await self.sandbox.run(job)
         (path / SETUP_LOG).write_text(f"{result.output}\n[exit {result.exit_code}, {result.seconds:.1f} s]\n")
         if result.exit_code != 0:

@@ -16,7 +16,7 @@ import os
 import resource
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,25 +74,37 @@ class CGroup:
 
     def kill_all(self) -> None:
         """SIGKILL whatever is still in the group (a process that left the sandbox's session)."""
-        for _ in range(50):
+        for _ in _polls():
             pids = [int(p) for p in self.read("cgroup.procs").split() if p.isdigit()]
             if not pids:
                 return
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-            time.sleep(0.02)
 
     def close(self) -> None:
         self.kill_all()
-        for _ in range(50):
+        for _ in _polls():
             try:
                 self.path.rmdir()
                 return
             except FileNotFoundError:
                 return
             except OSError:  # busy for a moment while the killed processes are reaped
-                time.sleep(0.02)
+                pass
+
+
+def _polls(seconds: float = 2.0) -> Iterator[None]:
+    """Short, then longer waits: the sandbox's processes are usually gone within a millisecond
+    of bwrap's exit, and a run should not pay a fixed sleep for the rare slow reap."""
+    deadline = time.monotonic() + seconds
+    delay = 0.0005
+    while True:
+        yield
+        if time.monotonic() > deadline:
+            return
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def _own_group(controller: str) -> Path | None:

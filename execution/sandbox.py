@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,9 +33,11 @@ from pathlib import Path
 from execution.config import SandboxMode
 from execution.limits import LimitSpec
 from execution.process import ProcessResult, run_limited
+from execution.registry_proxy import DEFAULT_REGISTRIES, FORWARDER, PROXY_PORT, RegistryProxy
 
 REPO = "/sandbox/repo"
 ENV = "/sandbox/env"
+PROXY_DIR = "/run/autofixer-proxy"
 TMP_BYTES = 1024 * 1024 * 1024
 # Readable by root only on the host; the sandboxed code runs as uid 0 too, so these are hidden.
 _MASKED_ETC = ("shadow", "shadow-", "gshadow", "gshadow-", "ssl/private", "ssh", "sudoers", "sudoers.d",
@@ -61,6 +64,7 @@ class SandboxJob:
     node_modules: bool = False  # mount the environment's node_modules at the repository's
     overrides: Mapping[str, str] = field(default_factory=dict)  # repo path → content, this run only
     prefixes: tuple[Path, ...] = ()  # interpreters installed outside /usr (pyenv), bound read-only
+    registries: tuple[str, ...] = DEFAULT_REGISTRIES  # what setup may reach (execution/registry_proxy.py)
 
 
 class SandboxUnavailable(Exception):
@@ -133,13 +137,19 @@ class Sandbox:
                 return await self._run_unsandboxed(job, scratch_dir)
             overrides = scratch_dir / "overrides"
             await asyncio.to_thread(write_overrides, overrides, job.overrides)
-            argv = self.argv(job, overrides if job.overrides else None)
-            return await run_limited(argv, scratch_dir, {}, job.spec)
+            argv = self.argv(job, overrides if job.overrides else None, scratch_dir if job.setup else None)
+            if not job.setup:
+                return await run_limited(argv, scratch_dir, {}, job.spec)
+            async with RegistryProxy(scratch_dir / "proxy.sock", job.registries):
+                return await run_limited(argv, scratch_dir, {}, job.spec)
 
-    def argv(self, job: SandboxJob, overrides: Path | None = None) -> list[str]:
+    def argv(self, job: SandboxJob, overrides: Path | None = None, proxy_dir: Path | None = None) -> list[str]:
+        """bwrap's command line; with `proxy_dir` (setup), the registry proxy's socket in it is
+        the only way out of the sandbox's own network namespace."""
         assert self.bwrap is not None
-        args = [str(self.bwrap), "--unshare-all", *(["--share-net"] if job.setup else []),
-                "--die-with-parent", "--new-session", "--hostname", "sandbox", *self._system(job.prefixes),
+        prefixes = (*job.prefixes, Path(sys.base_prefix)) if proxy_dir is not None else job.prefixes
+        args = [str(self.bwrap), "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
+                *self._system(prefixes),
                 "--dev", "/dev", "--proc", "/proc", "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
         args += ["--overlay-src", str(job.worktree)]
         if overrides is not None:
@@ -150,10 +160,17 @@ class Sandbox:
             if job.node_modules and not job.setup:
                 # Writable for the run (tools cache into node_modules/.cache), unchanged on disk.
                 args += ["--overlay-src", str(job.env_dir / "node_modules"), "--tmp-overlay", f"{REPO}/node_modules"]
+        command, variables = job.command, self.variables(job)
+        if proxy_dir is not None:
+            args += ["--ro-bind", str(proxy_dir), PROXY_DIR]
+            command = _through_proxy(command)
+            proxy = f"http://127.0.0.1:{PROXY_PORT}"
+            variables.update({name: proxy for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY",
+                                                       "npm_config_proxy", "npm_config_https_proxy")})
         args += ["--clearenv"]
-        for name, value in self.variables(job).items():
+        for name, value in variables.items():
             args += ["--setenv", name, value]
-        return [*args, "--chdir", REPO, "--", "/bin/sh", "-c", job.command]
+        return [*args, "--chdir", REPO, "--", "/bin/sh", "-c", command]
 
     def variables(self, job: SandboxJob) -> dict[str, str]:
         """The command's whole environment: nothing is inherited from autofixer's."""
@@ -201,6 +218,16 @@ class Sandbox:
         (scratch / "home").mkdir()
         variables = {**self.variables(placed), "HOME": str(scratch / "home"), "TMPDIR": str(scratch)}
         return await run_limited(["/bin/sh", "-c", job.command], copy, variables, job.spec)
+
+
+def _through_proxy(command: str) -> str:
+    """`command` after the forwarder to the registry proxy listens on 127.0.0.1 (at most 10 s)."""
+    python = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    ready = "/tmp/.autofixer-proxy-ready"
+    forwarder = (f"{python} -S -c {shlex.quote(FORWARDER)} {PROXY_PORT} {PROXY_DIR}/proxy.sock {ready} "
+                 ">/dev/null 2>&1 &")
+    wait = f"i=0; while [ ! -e {ready} ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done"
+    return f"{forwarder}\n{wait}\n{command}"
 
 
 def write_overrides(root: Path, overrides: Mapping[str, str]) -> None:

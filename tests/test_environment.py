@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shutil
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -141,3 +144,79 @@ async def test_setup_reaches_the_package_registry(engine: TestEngine, repo: Path
     tests = TestsConfig(runner="pytest", setup=["pip install -q iniconfig==2.0.0"])
     environment = await engine.prepare("acme/shop", repo, tests)
     assert list((environment.path / "venv" / "lib").glob("python3*/site-packages/iniconfig"))
+
+
+# --- setup's network: the registries, through the proxy, and nothing else ----------------------
+
+NODE_CLIENT = """\
+const net = require('net'); const fs = require('fs');
+const [how, host, port] = process.argv.slice(2);
+const out = (text) => fs.appendFileSync('/sandbox/env/net.log', how + ' ' + text + '\\n');
+const s = how === 'direct' ? net.connect(Number(port), host) : net.connect(3128, '127.0.0.1');
+s.setTimeout(3000, () => { out('timeout'); s.destroy(); });
+s.on('error', (e) => out('error ' + e.code));
+s.on('connect', () => {
+  if (how === 'direct') { s.write('stolen'); out('connected'); s.end(); return; }
+  s.write(`CONNECT ${host}:${port} HTTP/1.1\\r\\nHost: ${host}:${port}\\r\\n\\r\\n`);
+});
+let seen = '';
+s.on('data', (d) => {
+  seen += d;
+  if (how === 'proxy' && seen.startsWith('HTTP/1.1 200') && !seen.includes('pong')) { s.write('ping'); return; }
+  if (seen.includes('pong') || seen.startsWith('HTTP/1.1 403')) {
+    out(seen.split('\\r\\n')[0] + (seen.includes('pong') ? ' pong' : '')); s.end();
+  }
+});
+"""
+
+
+@pytest.fixture
+def echo_server() -> Iterator[tuple[int, list[bytes]]]:
+    """127.0.0.1 TCP server: answers 'ping' with 'pong', records every connection's first bytes."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    received: list[bytes] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(3)
+                try:
+                    data = conn.recv(100)
+                    received.append(data)
+                    if data == b"ping":
+                        conn.sendall(b"pong")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], received
+    stop.set()
+    thread.join(2)
+    server.close()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+async def test_setup_reaches_only_the_registries(engine: TestEngine, repo: Path,
+                                                 echo_server: tuple[int, list[bytes]]) -> None:
+    port, received = echo_server
+    write_files(repo, {"client.js": NODE_CLIENT})
+    steps = [f"node client.js direct 127.0.0.1 {port}", f"node client.js proxy 127.0.0.1 {port}",
+             "node client.js proxy 169.254.169.254 80"]
+    # Not a registry: neither directly (its own network namespace) nor through the proxy.
+    closed = await engine.prepare("acme/shop", repo, node_tests(*steps))
+    log = (closed.path / "net.log").read_text()
+    assert "direct error ECONNREFUSED" in log
+    assert log.count("proxy HTTP/1.1 403 Forbidden") == 2
+    assert received == []
+    # A registry the project names is reached, through the proxy's tunnel.
+    opened = await engine.prepare("acme/shop", repo, node_tests(*steps[1:2]).model_copy(
+        update={"registries": [f"127.0.0.1:{port}"]}))
+    assert "proxy HTTP/1.1 200 Connection established pong" in (opened.path / "net.log").read_text()
+    assert received == [b"ping"]
