@@ -36,6 +36,7 @@ class CommandResult:
     returncode: int | None  # None: cut at a limit (time, output, memory)
     output: str  # stdout and stderr, interleaved
     seconds: float
+    truncated: bool = False  # `output` is the end of a longer output
 
     @property
     def timed_out(self) -> bool:

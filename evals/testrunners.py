@@ -34,12 +34,14 @@ from evals.case import Case, file_of_test
 from evals.sandbox import CommandResult, SandboxError
 from execution.config import TestsConfig
 from execution.engine import Environment, TestEngine
-from execution.report import TestSelection
+from execution.report import MAX_TAIL_CHARS, TestSelection
 from execution.runners import pytest_summary
 from execution.runners import tap_outcomes as parse_tap
 
 PASSED = "passed"
 OUTPUT_TAIL_CHARS = 4000
+# Outcomes that may only mean the output was cut before the test's result.
+UNREAD = ("missing", "ambiguous")
 # Runs the case's tests selected by ids (in the runner's spelling) in its worktree.
 Execute = Callable[[list[str]], Awaitable[CommandResult]]
 
@@ -121,14 +123,31 @@ def scoring_runs(case: Case) -> list[ScoringRun]:
 
 
 async def run_case_tests(case: Case, execute: Execute) -> SuiteOutcome:
-    """Run the case's scoring with `execute` and read every test id's outcome."""
+    """Run the case's scoring with `execute` and read every test id's outcome.
+
+    The engine keeps only the end of a run's output. When that end was too short to hold some
+    test's result (long tracebacks before unittest's summary, TAP diagnostics), those tests run
+    again one at a time, where their result fits; every run's exit status still counts."""
     suite = SuiteOutcome()
-    for scoring in scoring_runs(case):
+
+    async def score(scoring: ScoringRun) -> dict[str, str]:
         result = await execute(scoring.selection)
         suite.commands.append(_record(result))
         suite.full_output.append(result.output)
-        for test_id, outcome in scoring.outcomes(result.output).items():
-            suite.outcomes[test_id] = "timeout" if result.timed_out else outcome
+        if result.timed_out:
+            return dict.fromkeys(scoring.ids, "timeout")
+        outcomes = scoring.outcomes(result.output)
+        if not result.truncated:
+            return outcomes
+        unread = [i for i, o in outcomes.items() if o in UNREAD]
+        if len(scoring.ids) == 1 and unread and result.returncode != 0:
+            return {unread[0]: "failed"}  # run alone, it failed: whatever it printed, it did not pass
+        for test_id in unread if len(scoring.ids) > 1 else []:
+            outcomes.update(await score(ScoringRun(scoring.runner, [test_id])))
+        return outcomes
+
+    for scoring in scoring_runs(case):
+        suite.outcomes.update(await score(scoring))
     return suite
 
 
@@ -143,7 +162,8 @@ def engine_execute(engine: TestEngine, worktree: Path, tests: TestsConfig, envir
         cut = f"\n[autofixer eval: cut at the {report.limit} limit]" if report.limit else ""
         # A run cut at a limit has no exit status to believe: its tests count as timed out.
         code = report.exit_code if report.limit is None else None
-        return CommandResult(shlex.split(report.command), code, report.output_tail + cut, report.seconds)
+        return CommandResult(shlex.split(report.command), code, report.output_tail + cut, report.seconds,
+                             truncated=len(report.output_tail) >= MAX_TAIL_CHARS)
 
     return execute
 

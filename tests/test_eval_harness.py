@@ -744,6 +744,28 @@ async def test_unittest_runner_outcomes(tmp_path: Path) -> None:
     assert suite.outcomes == {ids[0]: "passed"} and suite.exit_ok
 
 
+async def test_results_cut_off_by_a_long_failure_are_read_one_test_at_a_time(tmp_path: Path) -> None:
+    # The engine keeps the last 4000 characters of a run; this failure's diff alone is longer, so
+    # the result lines printed before it are lost from the first run.
+    _unittest_file(tmp_path, """\
+        class T(unittest.TestCase):
+            maxDiff = None
+
+            def test_a(self):
+                pass
+
+            def test_b(self):
+                pass
+
+            def test_long_failure(self):
+                self.assertEqual("x" * 6000, "y" * 6000)
+    """)
+    ids = [f"tests/test_u.py::T::{name}" for name in ("test_a", "test_b", "test_long_failure")]
+    suite = await _run(tmp_path, "unittest", ids)
+    assert suite.outcomes == {ids[0]: "passed", ids[1]: "passed", ids[2]: "failed"}
+    assert len(suite.commands) == 4 and not suite.exit_ok  # the whole run, then each test alone
+
+
 async def test_a_forged_unittest_result_line_passes_nothing(tmp_path: Path) -> None:
     _unittest_file(tmp_path, """\
         class T(unittest.TestCase):
