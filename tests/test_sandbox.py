@@ -353,3 +353,20 @@ async def test_sandbox_none_runs_on_a_copy(unsandboxed: TestEngine, project: Pat
         """)
     assert report.ok and report.sandbox.startswith("none (unsandboxed)")
     assert snapshot(project) == before
+
+
+def test_start_up_warns_about_sandbox_none_and_a_sandbox_that_cannot_start(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from server import preflight
+    from server.config import parse_settings
+
+    project = {"source-project": "shop", "scm-repo": "acme/shop", "tests": {"runner": "pytest"}}
+    none = parse_settings({"sandbox": "none", "state-dir": str(tmp_path), "projects": [project]})
+    [warning] = preflight.sandbox_warnings(none)
+    assert warning.startswith("sandbox: none: the projects' tests and LLM-written code run WITHOUT isolation")
+    bwrap = parse_settings({"state-dir": str(tmp_path), "projects": [project]})
+    monkeypatch.setattr("execution.sandbox.bwrap_binary", lambda: tmp_path / "missing-bwrap")
+    [warning] = preflight.sandbox_warnings(bwrap)
+    assert warning.startswith("projects shop: their tests cannot run: bubblewrap is not installed")
+    untested = parse_settings({"state-dir": str(tmp_path), "projects": [{**project, "tests": None}]})
+    assert preflight.sandbox_warnings(untested) == []
