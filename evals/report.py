@@ -78,7 +78,7 @@ def _case_rows(run: RunFile) -> list[list[str]]:
         outcome = ("resolved" if r.resolved else "FAILED") if r.scored else r.status.replace("_", " ")
         rows.append([
             r.case_id, str(r.repeat), outcome, r.confidence.value if r.confidence else "—",
-            r.calibration or "—", str(r.usage.steps), str(r.usage.tool_calls),
+            r.calibration or "—", _repro(r), str(r.usage.steps), str(r.usage.tool_calls),
             f"{_input_tokens(r):,}/{r.usage.output_tokens:,}",
             cost(r.usage), f"{r.wall_seconds:.1f}s", r.exit_reason or "—",
         ])
@@ -86,7 +86,7 @@ def _case_rows(run: RunFile) -> list[list[str]]:
 
 
 CASE_HEADERS = [
-    "case", "#", "outcome", "conf", "calibration", "steps", "tools", "tokens in/out", "cost", "time", "exit",
+    "case", "#", "outcome", "conf", "calibration", "repro", "steps", "tools", "tokens in/out", "cost", "time", "exit",
 ]
 
 
@@ -188,6 +188,24 @@ def markdown_report(run: RunFile) -> str:
     return "\n".join(out)
 
 
+def reproduction_line(r: CaseResult) -> str | None:
+    """What the harness measured of the run's reproduction test; None for older run files."""
+    v = r.validation
+    if v is not None and v.tests:
+        return (f"Reproduction test(s) {', '.join(f'`{t}`' for t in v.tests)}: at base {v.at_base or '—'}; "
+                f"after {v.after or '—'}; suite {v.suite or '—'}"
+                + ("; validated" if v.validated else "; not validated") + (f" ({v.detail})" if v.detail else ""))
+    if r.reproduced is False:
+        return "The run added no test file: nothing reproduced the bug."
+    return None
+
+
+def _repro(r: CaseResult) -> str:
+    if r.reproduced is None:
+        return "—"
+    return "validated" if r.validated else "reproduced" if r.reproduced else "none"
+
+
 def _detail(r: CaseResult) -> list[str]:
     out = [f"### {r.case_id} #{r.repeat}: {('FAILED' if r.scored else r.status.replace('_', ' '))}", ""]
     if r.detail:
@@ -199,13 +217,8 @@ def _detail(r: CaseResult) -> list[str]:
     if r.scored and r.tests_exit_ok is False and not bad:
         codes = ", ".join(str(c.returncode) for c in r.test_commands)
         out += [f"Every test reported a pass, but the test command exited {codes}: not resolved.", ""]
-    v = r.validation
-    if v is not None and v.tests:
-        out += [f"Reproduction test(s) {', '.join(f'`{t}`' for t in v.tests)}: at base {v.at_base or '—'}; "
-                f"after {v.after or '—'}; suite {v.suite or '—'}"
-                + ("; validated" if v.validated else "; not validated") + (f" ({v.detail})" if v.detail else ""), ""]
-    elif r.reproduced is False:
-        out += ["The run added no test file: nothing reproduced the bug.", ""]
+    if (line := reproduction_line(r)) is not None:
+        out += [line, ""]
     if r.tests_restored:
         out += [f"Test files edited by the run and put back before scoring: {', '.join(r.tests_restored)}", ""]
     if r.localisation and r.localisation.gold_files:

@@ -233,7 +233,9 @@ class QuietMinuteTest(unittest.TestCase):
 NOT_A_REPRO = REPRO_TEST.replace("self.assertIsNone(median([]))", "self.assertEqual(median([2.0]), 2.0)")
 
 
-def test_reproduction_and_validation_are_measured_not_taken_from_the_run(tmp_path: Path) -> None:
+def test_reproduction_and_validation_are_measured_not_taken_from_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fix = (FIXTURES / "py-unittest-median" / "gold.patch").read_text()
     repro = _new_file_patch("tests/test_quiet_minute.py", REPRO_TEST)
     cases = tmp_path / "cases"
@@ -266,8 +268,14 @@ def test_reproduction_and_validation_are_measured_not_taken_from_the_run(tmp_pat
     assert "| validated and resolved by the hidden tests | 33.3 % (1/3) |" in report
     assert "| reproduction rate (a test the run added fails on the base tree) | 66.7 % (2/3) |" in report
     assert "Reproduction test(s) `tests/test_quiet_minute.py`: at base 0 passed, 0 failed, 1 errors" in report
+    assert "| repro-and-fix | 1 | resolved | HIGH | justified | validated |" in report
+    assert "| repro-no-fix | 1 | FAILED | HIGH | overconfident | reproduced |" in report
     data = json.loads((tmp_path / "run" / "results.json").read_text())
     assert data["summary"]["validated_rate"] == pytest.approx(1 / 3)
+    capsys.readouterr()
+    assert autofixer(["eval", "show", str(tmp_path / "run"), "repro-no-fix"]) == 0
+    assert "Reproduction test(s) `tests/test_quiet_minute.py`: at base 0 passed, 0 failed, 1 errors" in \
+        capsys.readouterr().out
     assert data["results"][0]["validation"]["tests"] == ["tests/test_quiet_minute.py"]
 
 
