@@ -216,7 +216,9 @@ def _variant(cases_dir: Path, case_id: str, patch: str) -> None:
     dest = cases_dir / case_id
     shutil.copytree(FIXTURES / "py-unittest-median", dest)
     spec = dest / "case.yml"
-    spec.write_text(spec.read_text().replace("id: py-unittest-median", f"id: {case_id}"))
+    # Without an environment of its own, every variant shares the default unittest one: one build.
+    spec.write_text(spec.read_text().replace("id: py-unittest-median", f"id: {case_id}")
+                    .replace("environment:\n  runner: unittest\n", ""))
     (dest / "gold.patch").write_text(patch)
 
 
