@@ -211,7 +211,7 @@ def _cases(args: argparse.Namespace) -> int:
         lookup = find_recording(recordings, case.id, version)
         states = {"found": "recorded", "stale": "STALE recording", "missing": "no recording"}
         state = states.get(lookup.status, lookup.status)
-        print(f"  {case.id:32} {case.spec.language:10} {case.spec.test.runner:6} {state}  {case.spec.title}")
+        print(f"  {case.id:32} {case.spec.language:10} {case.spec.test.runner:8} {state}  {case.spec.title}")
     return 0
 
 

@@ -126,6 +126,8 @@ def markdown_report(run: RunFile) -> str:
         f"cases `{m.cases_glob}` from `{m.cases_dir}`",
         f"- started {m.started_at}, finished {m.finished_at or '(unfinished)'}",
         f"- limits: {', '.join(f'{k}={v}' for k, v in m.limits.items())}",
+        f"- tests run by the execution engine, sandbox: {m.sandbox or 'not recorded'}"
+        + (f"; environments in `{m.state_dir}`" if m.state_dir else ""),
         "",
         "## Headline",
         "",

@@ -180,7 +180,7 @@ class EvalRun:
             run_id=run_dir.name, llm=self.llm, model=self._model_name(), label=self._label(),
             prompt_version=self.prompt_version, started_at=_now(), repeat=config.repeat, jobs=config.jobs,
             cases_dir=str(config.cases_dir), cases_glob=config.cases_glob, limits=config.limits.model_dump(),
-            autofixer_commit=checkout_commit(),
+            autofixer_commit=checkout_commit(), sandbox=config.sandbox, state_dir=str(config.state_dir),
         )
         self.engine = TestEngine(config.state_dir, config.sandbox)
         self.progress = ProgressDisplay(len(cases) * config.repeat, config.progress_stream, config.progress_tty)

@@ -201,6 +201,7 @@ def test_results_json_and_report_carry_the_metrics(fixture_oracle: tuple[int, Pa
     report = (out / "report.md").read_text()
     for phrase in ("ORACLE", "resolve rate", "**100.0 %**", "95 % confidence interval (Wilson)",
                    "cost per resolved fix", "## Calibration", "| HIGH | 3 | 3 | 100.0 % |", "## Localisation",
+                   "sandbox: bwrap; environments in",
                    "js-stats-average"):
         assert phrase in report
 
