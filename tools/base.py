@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar
 from pydantic import BaseModel
 
 from domain import ErrorEvent, FileChange
-from tools.policy import DEFAULT_POLICY, PatchPolicy
+from tools.policy import DEFAULT_POLICY, PatchPolicy, TestFilePolicy
 from tools.schema import args_schema
 
 if TYPE_CHECKING:
@@ -68,6 +68,16 @@ class ToolContext:
     @property
     def diff_base(self) -> str:
         return self.base_sha or "HEAD"
+
+    @property
+    def test_files(self) -> TestFilePolicy | None:
+        """What propose_patch may do to test files (None: no tests configured, no extra rule)."""
+        return None if self.tests is None else TestFilePolicy(runner=self.tests.runner, test_dir=self.tests.test_dir)
+
+    @property
+    def created(self) -> frozenset[str]:
+        """Files this run created (its own new tests among them): they stay editable."""
+        return frozenset(c.file for c in self.applied if not c.original)
 
 
 # --- the declaration ------------------------------------------------------------------------------

@@ -155,7 +155,8 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         previous: dict[str, Any] = first if isinstance(first, dict) else {}
         retry = JobRequest(source=str(outcome.get("source") or previous.get("source") or "sentry"),
                            issue_id=str(outcome.get("issue_id") or job_id.rsplit(":", 1)[-1]),
-                           project=outcome.get("project"), title=outcome.get("title") or "", trigger="retry")
+                           project=outcome.get("project"), title=outcome.get("title") or "", trigger="retry",
+                           validate_fix=True)
         await IntakeJobs(state["intake"]).replace(job_id, retry.model_dump())
         log.info("job %s queued again (retry after: %s)", job_id, outcome.get("reason") or status.status)
         return _json(202, status="accepted", job_id=job_id)
