@@ -137,7 +137,12 @@ class Case:
     @cached_property
     def environment(self) -> TestsConfig:
         """What the engine builds and runs this case's tests with."""
-        return self.spec.environment or default_environment(self.spec)
+        if self.spec.environment is not None:
+            return self.spec.environment
+        tests = default_environment(self.spec)
+        # Where a new (reproduction) test goes: the repo's own test folder (node projects: test/).
+        folder = next((d for d in (tests.test_dir, "test", "__tests__") if (self.repo_dir / d).is_dir()), None)
+        return tests.model_copy(update={"test_dir": folder}) if folder else tests
 
     @property
     def environment_key(self) -> str:

@@ -191,15 +191,16 @@ def markdown_report(run: RunFile) -> str:
 
 
 def reproduction_line(r: CaseResult) -> str | None:
-    """What the harness measured of the run's reproduction test; None for older run files."""
-    v = r.validation
-    if v is not None and v.tests:
-        return (f"Reproduction test(s) {', '.join(f'`{t}`' for t in v.tests)}: at base {v.at_base or '—'}; "
-                f"after {v.after or '—'}; suite {v.suite or '—'}"
-                + ("; validated" if v.validated else "; not validated") + (f" ({v.detail})" if v.detail else ""))
-    if r.reproduced is False:
-        return "The run added no test file: nothing reproduced the bug."
-    return None
+    """What the harness measured of the run's reproduction, and the pipeline's verdict; None for
+    older run files."""
+    if r.reproduction is None:
+        return None
+    rep = r.reproduction
+    line = (f"Reproduction: {', '.join(f'`{t}`' for t in rep.tests)} at base {rep.at_base}" if rep.tests
+            else "Reproduction: none") + (f" ({rep.detail})" if rep.detail else "")
+    if r.validation is not None:
+        line += f". Pipeline validation: {r.validation.verdict} ({r.validation.reason})"
+    return line
 
 
 def _repro(r: CaseResult) -> str:

@@ -55,7 +55,7 @@ from evals.sandbox import (
 )
 from evals.scoring import CaseResult, Status, is_resolved, summarise, verdict
 from evals.testrunners import SuiteOutcome, engine_execute, run_case_tests, scoring_config
-from evals.validation import validate
+from evals.validation import pipeline_validation, reproduction
 from execution.config import SandboxMode
 from execution.engine import Environment, EnvironmentBuildError, ExecutionUnavailable, TestEngine
 from tools.base import ToolContext
@@ -348,9 +348,10 @@ class EvalRun:
         changed = await changed_files(sandbox)
         result.files_changed = changed
         # Before the hidden tests come back: the pipeline validates on what production has.
-        validation = await validate(case, sandbox, self.engine, environment, changed)
-        result.validation = validation
-        result.reproduced, result.validated = validation.reproduced, validation.validated
+        result.reproduction = await reproduction(case, sandbox, self.engine, environment, changed)
+        result.validation = await pipeline_validation(case, sandbox, self.engine, fix)
+        result.reproduced = result.reproduction.failed_at_base
+        result.validated = result.validation.verdict == "validated"
         owned = gold_owned(case)
         result.tests_restored = [f for f in case.test_files if f in changed and f not in owned]
         # The hidden files come back whatever the run did; one it created there is listed above.

@@ -12,8 +12,8 @@ resolved is underconfident (a good fix would be held back).
 
 Reproduction and validation are measured by the harness, never taken from the agent's report
 (evals/validation.py): a run *reproduced* the bug when a test file it added fails on the base
-tree; it is *validated* as the service's pipeline would validate it: that test fails at base,
-passes on the fixed tree, and the project's suite (the tests the agent could see) is green.
+tree; it is *validated* when the service's own validation says so: its reproduction test fails
+before the fix with the event's exception, passes after, and no test the agent could see broke.
 "Validated and resolved" is the number that matters for the service: a fix its own evidence
 vouches for that the hidden tests confirm.
 
@@ -32,6 +32,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain import Confidence, Usage
+from domain.validation import Validation
 from evals.localisation import Localisation
 from evals.testrunners import CommandRecord
 
@@ -41,25 +42,13 @@ CONFIDENT = (Confidence.MEDIUM, Confidence.HIGH)
 WILSON_Z = 1.959964  # 95 %
 
 
-class Validation(BaseModel):
-    """What the harness measured of the run's own reproduction test (see evals/validation.py)."""
+class Reproduction(BaseModel):
+    """The run's own tests on the base tree, as the harness ran them (see evals/validation.py)."""
 
     tests: list[str] = Field(default_factory=list)  # test files the run added
     at_base: str = ""  # counts of running them on the base tree, e.g. "0 passed, 1 failed"
-    after: str = ""  # … on the run's final tree
-    suite: str = ""  # the project's suite on the final tree
     failed_at_base: bool = False
-    passes_after: bool = False
-    suite_green: bool = False
-    detail: str = ""  # why a step could not run
-
-    @property
-    def reproduced(self) -> bool:
-        return self.failed_at_base
-
-    @property
-    def validated(self) -> bool:
-        return self.failed_at_base and self.passes_after and self.suite_green
+    detail: str = ""  # why nothing was reproduced
 
 
 class CaseResult(BaseModel):
@@ -82,7 +71,8 @@ class CaseResult(BaseModel):
     environment: str = ""  # what the engine ran the tests in (key, reused or built)
     environment_reused: bool | None = None  # an earlier run built it (None: older run files)
     environment_seconds: float = 0.0  # building it (0 when reused)
-    validation: Validation | None = None  # None: an older run, or the run added no test file
+    reproduction: Reproduction | None = None  # None: not measured (older run files)
+    validation: Validation | None = None  # the pipeline's own verdict on the fix (server/pipeline/validation.py)
     reproduced: bool | None = None  # None: not measured (older run files)
     validated: bool | None = None
     confidence: Confidence | None = None

@@ -1,43 +1,35 @@
 """Did the run reproduce the bug, and would the service's validation vouch for its fix?
 
-Measured here, never read from the agent's words: the test files the run added (new files that
-look like tests) are run through the engine on the *base* tree (a checkout of the commit the
-agent started from, the new files laid over it with `overrides`) and must fail there: that is a
-reproduction. The fix is *validated* as the pipeline validates one: the reproduction fails at
-base, passes on the run's final tree, and the project's suite is green on that tree. The suite
-is the one the agent could see (the hidden FAIL_TO_PASS files are put back only afterwards, for
-scoring), which is what production has when the pipeline validates.
+Both are measured here, never read from the agent's words, on the run's tree before the hidden
+FAIL_TO_PASS files come back (what production has when the pipeline validates):
+
+- *reproduced*: the test files the run added (new files that look like tests) run through the
+  engine on the *base* tree (a checkout of the commit the agent started from, the new files laid
+  over it with `overrides`) and fail there. Every added test file counts, named or not.
+- *validated*: the pipeline's own `validate` (server/pipeline/validation.py, the very function
+  the service's validate step runs) says "validated": the reproduction test fails before the fix
+  with the event's exception, passes after it, and no test broke.
 """
 
 from __future__ import annotations
 
-import fnmatch
-from pathlib import PurePosixPath
-
+from domain import FixResult
+from domain.validation import Validation
 from evals.case import Case
 from evals.sandbox import Sandbox, base_tree, file_at_base
-from evals.scoring import Validation
+from evals.scoring import Reproduction
 from execution.engine import Environment, TestEngine
 from execution.report import TestReport, TestSelection
-
-# What a test file is called, per runner (the conventions the runners discover by default).
-TEST_FILE_GLOBS: dict[str, tuple[str, ...]] = {
-    "pytest": ("test_*.py", "*_test.py"),
-    "unittest": ("test*.py",),
-    "node": ("*.test.js", "*.test.mjs", "*.test.cjs", "*.spec.js", "test-*.js"),
-}
-
-
-def is_test_file(path: str, runner: str) -> bool:
-    name = PurePosixPath(path).name
-    return any(fnmatch.fnmatchcase(name, g) for g in TEST_FILE_GLOBS.get(runner, ()))
+from server.pipeline.validation import validate
+from tools.policy import TestFilePolicy
 
 
 async def added_test_files(case: Case, sandbox: Sandbox, changed: list[str]) -> list[str]:
     """The test files the run created (absent at its base): its reproduction attempts."""
-    runner = case.spec.test.runner
-    return [p for p in changed
-            if is_test_file(p, runner) and (sandbox.worktree / p).is_file() and await file_at_base(sandbox, p) is None]
+    tests = case.environment
+    policy = TestFilePolicy(runner=tests.runner, test_dir=tests.test_dir)
+    return [p for p in changed if policy.is_test(p) and (sandbox.worktree / p).is_file()
+            and await file_at_base(sandbox, p) is None]
 
 
 def _failed(report: TestReport) -> bool:
@@ -52,21 +44,20 @@ def _counts(report: TestReport) -> str:
         ("" if report.exit_code in (0, None) else f", exit {report.exit_code}")
 
 
-async def validate(case: Case, sandbox: Sandbox, engine: TestEngine, environment: Environment,
-                   changed: list[str]) -> Validation:
+async def reproduction(case: Case, sandbox: Sandbox, engine: TestEngine, environment: Environment,
+                       changed: list[str]) -> Reproduction:
     tests = await added_test_files(case, sandbox, changed)
     if not tests:
-        return Validation()
-    selection = TestSelection(tests=tests)
-    config = case.environment
+        return Reproduction(detail="the run added no test file")
     overrides = {p: (sandbox.worktree / p).read_text(encoding="utf-8", errors="replace") for p in tests}
-    at_base = await engine.run(await base_tree(sandbox), config, environment, selection, overrides)
-    validation = Validation(tests=tests, at_base=_counts(at_base), failed_at_base=_failed(at_base))
-    if not validation.failed_at_base:
-        validation.detail = "the added tests do not fail on the base tree: nothing was reproduced"
-        return validation
-    after = await engine.run(sandbox.worktree, config, environment, selection)
-    suite = await engine.run(sandbox.worktree, config, environment)
-    validation.after, validation.passes_after = _counts(after), after.ok
-    validation.suite, validation.suite_green = _counts(suite), suite.ok
-    return validation
+    at_base = await engine.run(await base_tree(sandbox), case.environment, environment, TestSelection(tests=tests),
+                               overrides)
+    failed = _failed(at_base)
+    return Reproduction(tests=tests, at_base=_counts(at_base), failed_at_base=failed,
+                        detail="" if failed else "the added tests do not fail on the base tree")
+
+
+async def pipeline_validation(case: Case, sandbox: Sandbox, engine: TestEngine, fix: FixResult) -> Validation:
+    """The service's verdict on this fix, from the service's own validation code."""
+    return await validate(engine, case.environment, case.environment_key, sandbox.worktree, sandbox.base_sha,
+                          case.event, fix)

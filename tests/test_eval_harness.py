@@ -251,18 +251,21 @@ def test_reproduction_and_validation_are_measured_not_taken_from_the_run(
     validated, unfixed, unreproduced = by_id["repro-and-fix"], by_id["repro-no-fix"], by_id["fix-test-passes-at-base"]
     assert all(r.status == "scored" for r in run.results), [r.detail for r in run.results]
 
-    assert validated.validation is not None and validated.validation.tests == ["tests/test_quiet_minute.py"]
+    assert validated.reproduction is not None and validated.reproduction.tests == ["tests/test_quiet_minute.py"]
     assert (validated.reproduced, validated.validated, validated.resolved) == (True, True, True)
-    assert validated.validation.at_base.startswith("0 passed, 0 failed, 1 errors")  # IndexError at base
-    assert validated.validation.after.startswith("1 passed, 0 failed") and validated.validation.suite_green
+    assert validated.reproduction.at_base.startswith("0 passed, 0 failed, 1 errors")  # IndexError at base
+    assert validated.validation is not None and validated.validation.exception_seen  # the event's IndexError
+    assert validated.validation.after is not None and validated.validation.after.ok
 
-    assert unfixed.validation is not None and unfixed.validation.failed_at_base
+    assert unfixed.reproduction is not None and unfixed.reproduction.failed_at_base
     assert (unfixed.reproduced, unfixed.validated, unfixed.resolved) == (True, False, False)
-    assert not unfixed.validation.passes_after
+    assert unfixed.validation is not None and unfixed.validation.verdict == "not_reproduced"
+    assert "still fails with the fix" in unfixed.validation.reason
 
-    assert unreproduced.validation is not None and not unreproduced.validation.failed_at_base
+    assert unreproduced.reproduction is not None and not unreproduced.reproduction.failed_at_base
     assert (unreproduced.reproduced, unreproduced.validated, unreproduced.resolved) == (False, False, True)
-    assert "nothing was reproduced" in unreproduced.validation.detail
+    assert "do not fail on the base tree" in unreproduced.reproduction.detail
+    assert unreproduced.validation is not None and "passes without the fix" in unreproduced.validation.reason
 
     s = run.summary
     assert (s.reproduction_measured, s.reproduced, s.validated, s.validated_and_resolved) == (3, 2, 1, 1)
@@ -270,16 +273,18 @@ def test_reproduction_and_validation_are_measured_not_taken_from_the_run(
     report = (tmp_path / "run" / "report.md").read_text()
     assert "| validated and resolved by the hidden tests | 33.3 % (1/3) |" in report
     assert "| reproduction rate (a test the run added fails on the base tree) | 66.7 % (2/3) |" in report
-    assert "Reproduction test(s) `tests/test_quiet_minute.py`: at base 0 passed, 0 failed, 1 errors" in report
+    assert "Reproduction: `tests/test_quiet_minute.py` at base 0 passed, 0 failed, 1 errors" in report
     assert "| repro-and-fix | 1 | resolved | HIGH | justified | validated |" in report
     assert "| repro-no-fix | 1 | FAILED | HIGH | overconfident | reproduced |" in report
     data = json.loads((tmp_path / "run" / "results.json").read_text())
     assert data["summary"]["validated_rate"] == pytest.approx(1 / 3)
+    assert {r["validation"]["verdict"] for r in data["results"]} == {"validated", "not_reproduced"}
     capsys.readouterr()
     assert autofixer(["eval", "show", str(tmp_path / "run"), "repro-no-fix"]) == 0
-    assert "Reproduction test(s) `tests/test_quiet_minute.py`: at base 0 passed, 0 failed, 1 errors" in \
-        capsys.readouterr().out
-    assert data["results"][0]["validation"]["tests"] == ["tests/test_quiet_minute.py"]
+    shown = capsys.readouterr().out
+    assert "Reproduction: `tests/test_quiet_minute.py` at base 0 passed, 0 failed, 1 errors" in shown
+    assert "Pipeline validation: not_reproduced" in shown
+    assert data["results"][0]["reproduction"]["tests"] == ["tests/test_quiet_minute.py"]
 
 
 def test_a_run_file_from_before_reproduction_was_measured_still_works(
@@ -289,7 +294,7 @@ def test_a_run_file_from_before_reproduction_was_measured_still_works(
     old_dir = FIXTURES / "runs" / "before-reproduction"
     old = load_run(old_dir)[1]
     assert old.summary.reproduction_rate is None and old.summary.reproduced is None
-    assert all(r.validation is None and r.reproduced is None for r in old.results)
+    assert all(r.reproduction is None and r.validation is None and r.reproduced is None for r in old.results)
     report = markdown_report(old)
     assert "| validated and resolved by the hidden tests | not measured |" in report
     assert "reproduced      not measured" in summary_text(old_dir.name, old)
@@ -407,9 +412,10 @@ def _show_hidden_tests(case_dir: Path) -> None:
 
 @pytest.mark.parametrize("hide_tests", [True, False])
 def test_a_run_that_edits_the_tests_gets_them_put_back(tmp_path: Path, hide_tests: bool) -> None:
-    """A replayed model 'fixes' the failure by rewriting the test (creating it where the harness
-    hid it, editing it where the case opts out of hiding): the case's test file is restored
-    before scoring, the case fails, and HIGH confidence is overconfident."""
+    """A replayed model 'fixes' the failure by rewriting the test. Where the harness hid it, the
+    model can create it (a new test file): it is restored before scoring. Where the case opts out
+    of hiding, the patch policy of a project with tests refuses the edit. Either way the case
+    fails, and HIGH confidence is overconfident."""
     if hide_tests:
         change = {"file": "tests/test_totals.py", "original": "",
                   "modified": "def test_total_without_discount():\n    pass\n"}
@@ -423,8 +429,8 @@ def test_a_run_that_edits_the_tests_gets_them_put_back(tmp_path: Path, hide_test
     cheat = ToolCall(id="c1", name="propose_patch", arguments={"changes": [change]})
     result = _replay_py_cart(tmp_path, [[cheat], [SUBMIT_HIGH]], cases_dir).results[0]
     assert result.tests_hidden == (["tests/test_totals.py"] if hide_tests else [])
-    assert result.tests_restored == ["tests/test_totals.py"]
-    assert result.patch_applied and result.resolved is False
+    assert result.tests_restored == (["tests/test_totals.py"] if hide_tests else [])
+    assert result.patch_applied == hide_tests and result.resolved is False
     assert result.fail_to_pass == {"tests/test_totals.py::test_total_without_discount": "failed"}
     assert result.pass_to_pass == {"tests/test_totals.py::test_total_with_discount": "passed",
                                    "tests/test_totals.py::test_line_total": "passed"}
@@ -496,7 +502,11 @@ def test_a_test_file_the_gold_patch_edits_is_not_hidden(tmp_path: Path) -> None:
     result = run.results[0]
     assert result.status == "scored", result.detail
     assert result.tests_hidden == [] and result.tests_restored == []
-    assert result.files_changed == ["cart/totals.py", "tests/test_totals.py"] and result.resolved
+    # The case's tests are configured, so the patch policy of a project with tests applies: no fix
+    # may edit an existing test, the gold patch is refused whole and the oracle says so (LOW).
+    assert result.files_changed == [] and not result.resolved and result.confidence == Confidence.LOW
+    records = read_transcript(tmp_path / "run" / str(result.transcript))
+    assert any("is an existing test file" in str(r.get("content")) for r in records if r.get("kind") == "tool_result")
 
 
 # --- a live provider: the real anthropic SDK against a local fake of the Messages API -------------
