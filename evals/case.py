@@ -9,23 +9,33 @@ A case is a directory (`evals/cases/<case-id>/`):
     gold.patch    the reference fix, `git apply`-able from the repository root
     scenario.*    how the event was recorded (see `python -m evals.record_cases`)
 
-Test ids name what the scoring runs: pytest node ids (`tests/test_x.py::test_y`) or, for node,
-`<file>::<exact top-level test name>`.
+Test ids name what the scoring runs: pytest node ids (`tests/test_x.py::test_y`), for unittest
+`<file>::<Class>::<method>`, for node `<file>::<exact top-level test name>`.
+
+A case's tests run through the service's execution engine (execution/), in its sandbox. The
+case's `environment:` block is a project's `tests:` block (`execution.config.TestsConfig`:
+setup commands, runner, the interpreter the venv is made from, timeouts), so a case whose tests
+need their own dependencies pins them there. A case without one gets `default_environment`:
+a venv of the harness's own interpreter with the harness's pytest version (node cases: node's
+built-in runner, nothing to install), which is what the harness ran such cases with before.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import shlex
 from dataclasses import dataclass
 from functools import cached_property
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domain import Confidence, ErrorEvent
+from execution.config import TestsConfig
 
 EVALS_DIR = Path(__file__).resolve().parent
 DEFAULT_CASES_DIR = EVALS_DIR / "cases"
@@ -40,7 +50,7 @@ class RunnerSpec(BaseModel):
     # Extra keys are tolerated so cases can carry notes for the recorder without breaking us.
     model_config = ConfigDict(extra="allow")
 
-    runner: Literal["pytest", "node"]
+    runner: Literal["pytest", "unittest", "node"]
     timeout: float = Field(120.0, gt=0)  # seconds per test command
 
 
@@ -61,6 +71,8 @@ class CaseSpec(BaseModel):
     source_root: str = ""
     setup: list[list[str]] = Field(default_factory=list)
     test: RunnerSpec
+    # The case's own environment (a project's `tests:` block); None: `default_environment`.
+    environment: TestsConfig | None = None
     fail_to_pass: list[str] = Field(min_length=1)
     pass_to_pass: list[str] = Field(default_factory=list)
     # Hide the files holding FAIL_TO_PASS tests from the agent (SWE-bench style); false opts out.
@@ -87,6 +99,19 @@ class CaseSpec(BaseModel):
     def _upper(cls, v: Any) -> Any:
         return v.strip().upper() if isinstance(v, str) else v
 
+    @model_validator(mode="after")
+    def _one_runner(self) -> CaseSpec:
+        # `test.runner` says how outcomes are read per test id; the environment's runner is how
+        # the engine runs them: two different answers would score one runner's output with
+        # another's parser.
+        if self.environment is not None:
+            if self.environment.runner != self.test.runner:
+                raise ValueError(f"environment.runner {self.environment.runner!r} differs from test.runner "
+                                 f"{self.test.runner!r}")
+            if self.setup:
+                raise ValueError("setup belongs in environment.setup when the case declares an environment")
+        return self
+
 
 @dataclass(frozen=True)
 class Case:
@@ -104,6 +129,29 @@ class Case:
     @property
     def gold_patch(self) -> Path:
         return self.path / "gold.patch"
+
+    @property
+    def declares_environment(self) -> bool:
+        return self.spec.environment is not None
+
+    @cached_property
+    def environment(self) -> TestsConfig:
+        """What the engine builds and runs this case's tests with."""
+        if self.spec.environment is not None:
+            return self.spec.environment
+        tests = default_environment(self.spec)
+        # Where a new (reproduction) test goes: the repo's own test folder (node projects: test/).
+        folder = next((d for d in (tests.test_dir, "test", "__tests__") if (self.repo_dir / d).is_dir()), None)
+        return tests.model_copy(update={"test_dir": folder}) if folder else tests
+
+    @property
+    def environment_key(self) -> str:
+        """The engine's repository key. Cases without an environment of their own share one per
+        runner: their environments are identical (same setup, no lock files), so one venv serves
+        them all, and the engine keeps only the last few environments of a key."""
+        if self.declares_environment or self.spec.setup:
+            return f"evals/{self.id}"
+        return f"evals/default-{self.spec.test.runner}"
 
     @property
     def test_ids(self) -> list[str]:
@@ -124,6 +172,27 @@ class Case:
 
         data = json.loads((self.path / "event.json").read_text(encoding="utf-8"))
         return parse_event(data, issue_id=self.spec.issue_id, project=self.spec.project)
+
+
+def default_environment(spec: CaseSpec) -> TestsConfig:
+    """The environment of a case that declares none: the harness's interpreter and its pytest
+    version (installed from the registry once, then reused), or node's built-in runner; the
+    case's `setup` argv lists run after that."""
+    setup = [shlex.join(argv) for argv in spec.setup]
+    if spec.test.runner == "node":
+        return TestsConfig(runner="node", setup=setup, timeout_seconds=spec.test.timeout, lock_files=[])
+    install = [f"python -m pip install -q {_harness_pytest()}"] if spec.test.runner == "pytest" else []
+    # python None: a venv of the interpreter autofixer runs on. No lock files (node's too): nothing
+    # of a case's repo/ is installed, so equal setups share one environment.
+    return TestsConfig(runner=spec.test.runner, setup=[*install, *setup], timeout_seconds=spec.test.timeout,
+                       lock_files=[])
+
+
+def _harness_pytest() -> str:
+    try:
+        return f"pytest=={version('pytest')}"
+    except PackageNotFoundError:  # a service image without the test extras
+        return "pytest"
 
 
 def file_of_test(test_id: str) -> str:

@@ -23,6 +23,7 @@ examples:
   autofixer eval                                  offline: replay recordings, else the oracle
   autofixer eval --llm oracle --jobs 4            every case must resolve (checks the cases)
   autofixer eval --llm null                       every case must fail (checks the tests can fail)
+  autofixer eval --cases 'subs-*' --state-dir /tmp/envs   build the case's environment elsewhere
   AUTOFIXER_LLM_KEY=... autofixer eval --llm anthropic --model claude-sonnet-4-5 --repeat 3
   autofixer eval compare evals/runs/A evals/runs/B
   autofixer eval show evals/runs/A some-case --repeat 2
@@ -53,6 +54,12 @@ def add_eval_parser(sub: Any) -> None:
     ev.add_argument("--max-cost", type=float, metavar="USD", help="cost limit per run (default 2.0)")
     ev.add_argument("--max-wall", type=float, metavar="S", help="wall-time limit per run (default 600)")
     ev.add_argument("--keep-worktrees", action="store_true", help="keep each run's worktree (paths in the logs)")
+    ev.add_argument("--state-dir", type=Path, metavar="DIR",
+                    help="where the cases' environments are built and kept for later runs "
+                    "(default: ~/.cache/autofixer/evals)")
+    ev.add_argument("--sandbox", choices=("bwrap", "none"), default="bwrap",
+                    help="run the cases' setup and tests in bubblewrap (default) or, on a machine without it, "
+                    "unsandboxed (none: only for trusted cases and models)")
     ev.add_argument("--fail-under", type=float, metavar="PCT", help="exit 1 if the resolve rate is below PCT %%")
     ev.add_argument("--record", action="store_true",
                     help="live runs: also write replay recordings of the resolved cases (as record-replay does)")
@@ -96,7 +103,7 @@ def _run(args: argparse.Namespace) -> int:
     from evals.case import DEFAULT_CASES_DIR, CaseError, discover_cases
     from evals.replays import DEFAULT_RECORDINGS_DIR, record_replay
     from evals.report import summary_text
-    from evals.runner import LIVE_LLMS, EvalConfig, EvalUnavailable, run_eval
+    from evals.runner import DEFAULT_STATE_DIR, LIVE_LLMS, EvalConfig, EvalUnavailable, run_eval
 
     if args.repeat < 1 or args.jobs < 1:
         _err("--repeat and --jobs must be at least 1")
@@ -110,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         llm=args.llm, model=args.model, base_url=args.base_url,
         cases_dir=args.cases_dir or DEFAULT_CASES_DIR, cases_glob=args.cases, repeat=args.repeat,
         jobs=args.jobs, out=args.out, recordings_dir=args.recordings or DEFAULT_RECORDINGS_DIR, limits=limits,
-        keep_worktrees=args.keep_worktrees,
+        keep_worktrees=args.keep_worktrees, state_dir=args.state_dir or DEFAULT_STATE_DIR, sandbox=args.sandbox,
     )
     try:
         cases = discover_cases(config.cases_dir, config.cases_glob)
@@ -188,12 +195,12 @@ def _print_recorded(written: list[Any]) -> None:
 
 
 def _cases(args: argparse.Namespace) -> int:
-    from agent.loop import prompt_version
     from evals.case import DEFAULT_CASES_DIR, CaseError, discover_cases
     from evals.replays import DEFAULT_RECORDINGS_DIR, find_recording
+    from evals.runner import eval_prompt_version
 
     recordings = args.list_recordings or DEFAULT_RECORDINGS_DIR
-    version = prompt_version()
+    version = eval_prompt_version()
     try:
         cases = discover_cases(args.list_cases_dir or DEFAULT_CASES_DIR)
     except CaseError as exc:
@@ -204,7 +211,7 @@ def _cases(args: argparse.Namespace) -> int:
         lookup = find_recording(recordings, case.id, version)
         states = {"found": "recorded", "stale": "STALE recording", "missing": "no recording"}
         state = states.get(lookup.status, lookup.status)
-        print(f"  {case.id:32} {case.spec.language:10} {case.spec.test.runner:6} {state}  {case.spec.title}")
+        print(f"  {case.id:32} {case.spec.language:10} {case.spec.test.runner:8} {state}  {case.spec.title}")
     return 0
 
 

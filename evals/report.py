@@ -39,6 +39,11 @@ def ci(summary: Summary) -> str:
     return f"{lo * 100:.1f}–{hi * 100:.1f} %"
 
 
+def of(count: int | None, rate: float | None, total: int) -> str:
+    """"45.0 % (9/20)", or "not measured" for run files from before the metric existed."""
+    return "not measured" if count is None else f"{pct(rate)} ({count}/{total})"
+
+
 def tokens(summary: Summary) -> str:
     u = summary.usage
     return (f"{u.input_tokens:,} in / {u.output_tokens:,} out / "
@@ -73,7 +78,7 @@ def _case_rows(run: RunFile) -> list[list[str]]:
         outcome = ("resolved" if r.resolved else "FAILED") if r.scored else r.status.replace("_", " ")
         rows.append([
             r.case_id, str(r.repeat), outcome, r.confidence.value if r.confidence else "—",
-            r.calibration or "—", str(r.usage.steps), str(r.usage.tool_calls),
+            r.calibration or "—", _repro(r), str(r.usage.steps), str(r.usage.tool_calls),
             f"{_input_tokens(r):,}/{r.usage.output_tokens:,}",
             cost(r.usage), f"{r.wall_seconds:.1f}s", r.exit_reason or "—",
         ])
@@ -81,7 +86,7 @@ def _case_rows(run: RunFile) -> list[list[str]]:
 
 
 CASE_HEADERS = [
-    "case", "#", "outcome", "conf", "calibration", "steps", "tools", "tokens in/out", "cost", "time", "exit",
+    "case", "#", "outcome", "conf", "calibration", "repro", "steps", "tools", "tokens in/out", "cost", "time", "exit",
 ]
 
 
@@ -94,6 +99,9 @@ def summary_text(run_dir_name: str, run: RunFile) -> str:
     lines += [
         "",
         f"resolved        {s.resolved}/{s.scored} scored = {pct(s.resolve_rate)} (95 % CI {ci(s)})",
+        f"reproduced      {of(s.reproduced, s.reproduction_rate, s.reproduction_measured or 0)}; validated "
+        f"{of(s.validated, s.validated_rate, s.reproduction_measured or 0)}; validated and resolved "
+        f"{of(s.validated_and_resolved, s.validated_and_resolved_rate, s.reproduction_measured or 0)}",
         f"cost            {cost(s.usage)} total, {usd(s.cost_per_resolved_usd)} per resolved fix",
         f"tokens          {tokens(s)}",
         "calibration     " + ", ".join(
@@ -118,6 +126,8 @@ def markdown_report(run: RunFile) -> str:
         f"cases `{m.cases_glob}` from `{m.cases_dir}`",
         f"- started {m.started_at}, finished {m.finished_at or '(unfinished)'}",
         f"- limits: {', '.join(f'{k}={v}' for k, v in m.limits.items())}",
+        f"- tests run by the execution engine, sandbox: {m.sandbox or 'not recorded'}"
+        + (f"; environments in `{m.state_dir}`" if m.state_dir else ""),
         "",
         "## Headline",
         "",
@@ -128,6 +138,12 @@ def markdown_report(run: RunFile) -> str:
         ["cases resolved in every repeat / any repeat",
          f"{s.cases_resolved_every_repeat} / {s.cases_resolved_any_repeat} of {s.cases}"],
         ["runs with an applied patch", f"{s.patch_applied}/{s.scored}"],
+        ["reproduction rate (a test the run added fails on the base tree)",
+         of(s.reproduced, s.reproduction_rate, s.reproduction_measured or 0)],
+        ["validated rate (that test fails at base, passes after, visible suite green)",
+         of(s.validated, s.validated_rate, s.reproduction_measured or 0)],
+        ["validated and resolved by the hidden tests",
+         of(s.validated_and_resolved, s.validated_and_resolved_rate, s.reproduction_measured or 0)],
         ["cost per resolved fix", usd(s.cost_per_resolved_usd)],
         ["total cost", cost(s.usage)],
         ["mean cost / steps / tool calls per run",
@@ -174,6 +190,25 @@ def markdown_report(run: RunFile) -> str:
     return "\n".join(out)
 
 
+def reproduction_line(r: CaseResult) -> str | None:
+    """What the harness measured of the run's reproduction, and the pipeline's verdict; None for
+    older run files."""
+    if r.reproduction is None:
+        return None
+    rep = r.reproduction
+    line = (f"Reproduction: {', '.join(f'`{t}`' for t in rep.tests)} at base {rep.at_base}" if rep.tests
+            else "Reproduction: none") + (f" ({rep.detail})" if rep.detail else "")
+    if r.validation is not None:
+        line += f". Pipeline validation: {r.validation.verdict} ({r.validation.reason})"
+    return line
+
+
+def _repro(r: CaseResult) -> str:
+    if r.reproduced is None:
+        return "—"
+    return "validated" if r.validated else "reproduced" if r.reproduced else "none"
+
+
 def _detail(r: CaseResult) -> list[str]:
     out = [f"### {r.case_id} #{r.repeat}: {('FAILED' if r.scored else r.status.replace('_', ' '))}", ""]
     if r.detail:
@@ -185,6 +220,8 @@ def _detail(r: CaseResult) -> list[str]:
     if r.scored and r.tests_exit_ok is False and not bad:
         codes = ", ".join(str(c.returncode) for c in r.test_commands)
         out += [f"Every test reported a pass, but the test command exited {codes}: not resolved.", ""]
+    if (line := reproduction_line(r)) is not None:
+        out += [line, ""]
     if r.tests_restored:
         out += [f"Test files edited by the run and put back before scoring: {', '.join(r.tests_restored)}", ""]
     if r.localisation and r.localisation.gold_files:

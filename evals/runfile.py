@@ -41,6 +41,8 @@ class RunMeta(BaseModel):
     cases_glob: str = "*"
     limits: dict[str, Any] = Field(default_factory=dict)
     autofixer_commit: str | None = None  # the checkout the run was made from (+ "-dirty")
+    sandbox: str = ""  # where the cases' tests ran: bwrap, or none (unsandboxed); "" in older runs
+    state_dir: str = ""  # where their environments are kept
 
 
 class RunFile(BaseModel):

@@ -33,6 +33,7 @@ from evals.llms import LIVE_LLMS, LLM_CHOICES
 from evals.localisation import Localisation, changed_functions, localise
 from evals.progress import ProgressDisplay
 from evals.providers_offline import NullProvider, OracleProvider
+from evals.recording.common import CACHE_DIR
 from evals.replays import DEFAULT_RECORDINGS_DIR, find_recording, has_recordings
 from evals.report import markdown_report
 from evals.runfile import (
@@ -45,13 +46,33 @@ from evals.runfile import (
     transcript_rel,
     write_run,
 )
-from evals.sandbox import Sandbox, SandboxError, changed_files, create_sandbox, file_at_base, restore_files, run_setup
+from evals.sandbox import (
+    Sandbox,
+    SandboxError,
+    changed_files,
+    create_sandbox,
+    file_at_base,
+    restore_files,
+)
 from evals.scoring import CaseResult, Status, is_resolved, summarise, verdict
-from evals.testrunners import SuiteOutcome, run_case_tests
+from evals.testrunners import SuiteOutcome, engine_execute, run_case_tests, scoring_config
+from evals.validation import pipeline_validation, reproduction
+from execution.config import SandboxMode
+from execution.engine import Environment, EnvironmentBuildError, ExecutionUnavailable, TestEngine
 from tools.base import ToolContext
-from tools.registry import WORKTREE_TOOLS
+from tools.registry import TEST_TOOLS, tools_for
+
+# Environments outlive a run: repeated evals reuse them (the engine keys them by lock-file hash).
+DEFAULT_STATE_DIR = CACHE_DIR / "evals"
+
 
 _UNSCORED_STATUS: dict[str, Status] = {"stale": "stale_recording", "missing": "no_recording"}
+
+
+def eval_prompt_version() -> str:
+    """The prompt version of eval runs: every case's tests are configured, so the agent is offered
+    the tools of a project with tests (run_tests included)."""
+    return prompt_version(TEST_TOOLS)
 
 
 class EvalUnavailable(Exception):
@@ -71,6 +92,8 @@ class EvalConfig:
     recordings_dir: Path = DEFAULT_RECORDINGS_DIR
     limits: Limits = field(default_factory=lambda: Limits.model_validate({}))
     keep_worktrees: bool = False
+    state_dir: Path = DEFAULT_STATE_DIR  # where the engine keeps the cases' environments
+    sandbox: SandboxMode = "bwrap"
     progress_stream: TextIO | None = None
     progress_tty: bool | None = None
 
@@ -142,7 +165,7 @@ class EvalRun:
         self.cases = cases
         self.run_dir = run_dir
         self.llm = config.llm or default_llm(cases, config.recordings_dir)
-        self.prompt_version = prompt_version(WORKTREE_TOOLS)
+        self.prompt_version = eval_prompt_version()
         self.secrets: list[str] = []
         self.shared_provider: ModelProvider | None = None
         if self.llm in LIVE_LLMS:
@@ -156,8 +179,9 @@ class EvalRun:
             run_id=run_dir.name, llm=self.llm, model=self._model_name(), label=self._label(),
             prompt_version=self.prompt_version, started_at=_now(), repeat=config.repeat, jobs=config.jobs,
             cases_dir=str(config.cases_dir), cases_glob=config.cases_glob, limits=config.limits.model_dump(),
-            autofixer_commit=checkout_commit(),
+            autofixer_commit=checkout_commit(), sandbox=config.sandbox, state_dir=str(config.state_dir),
         )
+        self.engine = TestEngine(config.state_dir, config.sandbox)
         self.progress = ProgressDisplay(len(cases) * config.repeat, config.progress_stream, config.progress_tty)
         self._gold: dict[str, list[FileChange] | GoldPatchError] = {}
 
@@ -252,13 +276,15 @@ class EvalRun:
             result.provider = getattr(provider, "label", None) or f"{provider.name} {provider.model}"
             sandbox = await create_sandbox(case.repo_dir, f"{case.id}-r{repeat}", tests_to_hide(case))
             result.tests_hidden = sandbox.hidden
-            for command in await run_setup(sandbox, case.spec.setup):
-                log.append(f"$ {' '.join(command.argv)}  (exit {command.returncode})\n{command.output}")
+            self.progress.update(key, "environment")
+            environment = await self._environment(case, key, sandbox, result, log)
             self.progress.update(key, "agent")
             fix = await self._agent(case, repeat, key, provider, sandbox, result)
             self.progress.update(key, "tests")
-            await self._score(case, sandbox, fix, result, log)
-        except (SandboxError, GoldPatchError) as exc:
+            await self._score(case, sandbox, environment, fix, result, log)
+        except EnvironmentBuildError as exc:
+            result.status, result.detail = "error", f"the case's environment could not be built: {exc}"
+        except (SandboxError, GoldPatchError, ExecutionUnavailable) as exc:
             result.status, result.detail = "error", str(exc)
         except Exception as exc:  # a harness or tool bug: record it against this run, keep going
             result.status = "error"
@@ -272,11 +298,30 @@ class EvalRun:
             self._write_log(case.id, repeat, log, result)
         return result
 
+    async def _environment(self, case: Case, key: str, sandbox: Sandbox, result: CaseResult,
+                           log: list[str]) -> Environment:
+        """The case's environment from the engine: built on first use, then reused by every later
+        run with the same repository key and lock-file hash (state under `state_dir`)."""
+        def on_progress(line: str) -> None:
+            self.progress.update(key, f"environment: {line}"[:80], throttle=True)
+
+        environment = await self.engine.prepare(case.environment_key, sandbox.worktree, case.environment, on_progress)
+        result.environment = f"{environment.key} ({environment.description})"
+        result.environment_reused = environment.reused
+        result.environment_seconds = round(environment.setup_seconds, 3)
+        log.append(f"environment {result.environment}, {'reused' if environment.reused else 'built'} "
+                   f"in {environment.setup_seconds:.1f} s at {environment.path}")
+        return environment
+
     async def _agent(
         self, case: Case, repeat: int, key: str, provider: ModelProvider, sandbox: Sandbox, result: CaseResult
     ) -> FixResult:
+        # As in the service: the project's tests configured, the agent gets run_tests, on the
+        # engine and environment the scoring uses (every case has an environment, its own or the
+        # default one).
         ctx = ToolContext(worktree=sandbox.worktree, event=case.event, source_root=case.spec.source_root,
-                          base_sha=sandbox.base_sha)
+                          base_sha=sandbox.base_sha, engine=self.engine, tests=case.environment,
+                          repo_key=case.environment_key)
         rel = transcript_rel(case.id, repeat)
         result.transcript = rel
 
@@ -285,7 +330,7 @@ class EvalRun:
 
         started = time.monotonic()
         with Transcript(self.run_dir / rel, secrets=self.secrets) as transcript:
-            fix = await run_agent(provider, WORKTREE_TOOLS, ctx, limits=self.config.limits, transcript=transcript,
+            fix = await run_agent(provider, tools_for(ctx), ctx, limits=self.config.limits, transcript=transcript,
                                   on_progress=on_progress, secrets=self.secrets)
         result.agent_seconds = round(time.monotonic() - started, 3)
         result.usage = fix.usage
@@ -297,16 +342,23 @@ class EvalRun:
         result.patch_applied = bool(fix.changes)
         return fix
 
-    async def _score(self, case: Case, sandbox: Sandbox, fix: FixResult, result: CaseResult, log: list[str]) -> None:
+    async def _score(self, case: Case, sandbox: Sandbox, environment: Environment, fix: FixResult,
+                     result: CaseResult, log: list[str]) -> None:
         changed = await changed_files(sandbox)
         result.files_changed = changed
+        # Before the hidden tests come back: the pipeline validates on what production has.
+        result.reproduction = await reproduction(case, sandbox, self.engine, environment, changed)
+        result.validation = await pipeline_validation(case, sandbox, self.engine, fix)
+        result.reproduced = result.reproduction.failed_at_base
+        result.validated = result.validation.verdict == "validated"
         owned = gold_owned(case)
         result.tests_restored = [f for f in case.test_files if f in changed and f not in owned]
         # The hidden files come back whatever the run did; one it created there is listed above.
         await restore_files(sandbox, sorted({*result.tests_restored, *sandbox.hidden}))
 
         started = time.monotonic()
-        suite: SuiteOutcome = await run_case_tests(case, sandbox.worktree)
+        execute = engine_execute(self.engine, sandbox.worktree, scoring_config(case), environment)
+        suite: SuiteOutcome = await run_case_tests(case, execute)
         result.test_seconds = round(time.monotonic() - started, 3)
         for command, output in zip(suite.commands, suite.full_output, strict=True):
             log.append(f"$ {' '.join(command.argv)}  (exit {command.returncode})\n{output}")

@@ -10,6 +10,13 @@ is "confident" because that is what opens a pull request under the default gate
 justified; confident but unresolved is overconfident (a bad PR would be opened); LOW but
 resolved is underconfident (a good fix would be held back).
 
+Reproduction and validation are measured by the harness, never taken from the agent's report
+(evals/validation.py): a run *reproduced* the bug when a test file it added fails on the base
+tree; it is *validated* when the service's own validation says so: its reproduction test fails
+before the fix with the event's exception, passes after, and no test the agent could see broke.
+"Validated and resolved" is the number that matters for the service: a fix its own evidence
+vouches for that the hidden tests confirm.
+
 Runs that could not be scored (no recording for this prompt version, a harness error) are
 listed but never enter a rate: a stale recording must not read as a failed fix, nor a crashed
 setup as a model's mistake.
@@ -25,6 +32,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain import Confidence, Usage
+from domain.validation import Validation
 from evals.localisation import Localisation
 from evals.testrunners import CommandRecord
 
@@ -32,6 +40,15 @@ Status = Literal["scored", "stale_recording", "no_recording", "error"]
 Verdict = Literal["justified", "overconfident", "underconfident"]
 CONFIDENT = (Confidence.MEDIUM, Confidence.HIGH)
 WILSON_Z = 1.959964  # 95 %
+
+
+class Reproduction(BaseModel):
+    """The run's own tests on the base tree, as the harness ran them (see evals/validation.py)."""
+
+    tests: list[str] = Field(default_factory=list)  # test files the run added
+    at_base: str = ""  # counts of running them on the base tree, e.g. "0 passed, 1 failed"
+    failed_at_base: bool = False
+    detail: str = ""  # why nothing was reproduced
 
 
 class CaseResult(BaseModel):
@@ -51,6 +68,13 @@ class CaseResult(BaseModel):
     tests_restored: list[str] = Field(default_factory=list)  # test files the run edited, put back before scoring
     tests_hidden: list[str] = Field(default_factory=list)  # test files absent during the agent's run
     localisation: Localisation | None = None
+    environment: str = ""  # what the engine ran the tests in (key, reused or built)
+    environment_reused: bool | None = None  # an earlier run built it (None: older run files)
+    environment_seconds: float = 0.0  # building it (0 when reused)
+    reproduction: Reproduction | None = None  # None: not measured (older run files)
+    validation: Validation | None = None  # the pipeline's own verdict on the fix (server/pipeline/validation.py)
+    reproduced: bool | None = None  # None: not measured (older run files)
+    validated: bool | None = None
     confidence: Confidence | None = None
     expected_confidence: Confidence | None = None
     confidence_as_expected: bool | None = None
@@ -132,6 +156,14 @@ class Summary(BaseModel):
     cases_resolved_every_repeat: int = 0  # pass^k
     cases_resolved_any_repeat: int = 0  # pass@k
     patch_applied: int = 0
+    # None in run files written before reproduction was measured.
+    reproduction_measured: int | None = None  # scored runs whose reproduction was measured
+    reproduced: int | None = None
+    reproduction_rate: float | None = None
+    validated: int | None = None
+    validated_rate: float | None = None
+    validated_and_resolved: int | None = None
+    validated_and_resolved_rate: float | None = None
     usage: Usage = Field(default_factory=Usage)
     cost_per_resolved_usd: float | None = None
     mean_cost_usd: float | None = None
@@ -186,6 +218,10 @@ def summarise(results: Sequence[CaseResult]) -> Summary:
         for cid, rs in sorted(per_case.items())
     ]
     locs = [r.localisation for r in scored if r.localisation is not None]
+    measured = [r for r in scored if r.reproduced is not None]
+    reproduced = sum(1 for r in measured if r.reproduced)
+    validated = sum(1 for r in measured if r.validated)
+    validated_resolved = sum(1 for r in measured if r.validated and r.resolved)
     return Summary(
         cases=len(per_case),
         attempts=len(results),
@@ -197,6 +233,13 @@ def summarise(results: Sequence[CaseResult]) -> Summary:
         cases_resolved_every_repeat=sum(1 for c in case_summaries if c.runs and c.resolved == c.runs),
         cases_resolved_any_repeat=sum(1 for c in case_summaries if c.resolved > 0),
         patch_applied=sum(1 for r in scored if r.patch_applied),
+        reproduction_measured=len(measured) if measured else None,
+        reproduced=reproduced if measured else None,
+        reproduction_rate=reproduced / len(measured) if measured else None,
+        validated=validated if measured else None,
+        validated_rate=validated / len(measured) if measured else None,
+        validated_and_resolved=validated_resolved if measured else None,
+        validated_and_resolved_rate=validated_resolved / len(measured) if measured else None,
         usage=usage,
         cost_per_resolved_usd=usage.cost_usd / resolved if resolved else None,
         mean_cost_usd=_mean([r.usage.cost_usd for r in scored]),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.transcript import read_transcript
+from evals.report import reproduction_line
 from evals.runfile import RunError, RunFile
 from evals.scoring import CaseResult
 
@@ -113,6 +114,8 @@ def _scoring(r: CaseResult) -> list[str]:
         out.append(f"  test files hidden from the agent, put back for scoring: {', '.join(r.tests_hidden)}")
     if r.tests_restored:
         out.append(f"  test files edited by the run, put back before scoring: {', '.join(r.tests_restored)}")
+    if (line := reproduction_line(r)) is not None:
+        out.append(f"  {line}")
     if r.localisation is not None:
         loc = r.localisation
         functions = f" ({', '.join(loc.functions_touched)})" if loc.functions_touched else ""

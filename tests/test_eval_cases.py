@@ -16,12 +16,12 @@ under ~/.cache/autofixer) and compare the crash with the committed one.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,14 @@ import pytest
 import yaml
 
 from domain import ErrorEvent, StackFrame
+from evals.case import Case, load_case
 from evals.recorder import RecorderSetupError, ingest_to_api
+from evals.runner import DEFAULT_STATE_DIR
+from execution.engine import EnvironmentBuildError, TestEngine
+from execution.report import TestSelection
 from sources.sentry.parser import is_api_format, parse_event
 from sources.sentry.webhook import fix_request
+from tests.registry_access import skip_if_offline
 from tools.mapping import FrameMapper
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "evals" / "cases"
@@ -42,12 +47,12 @@ REQUIRED = {
     "id", "title", "language", "description", "source_root", "setup", "test", "fail_to_pass",
     "pass_to_pass", "gold", "tags", "expected_confidence", "issue_id", "project",
 }
-RUNNERS = {"python": "pytest", "javascript": "node"}
+RUNNERS = {"python": ("pytest", "unittest"), "javascript": ("node",)}
 SCENARIOS = {"python": "scenario.py", "javascript": "scenario.js"}
 KNOWN_TAGS = {
     "missing-key", "none-deref", "off-by-one", "wrong-type", "timezone", "decimal", "unicode", "units",
     "async-misuse", "failing-guard", "zero-division", "upstream-root-cause", "not-fixable-from-event",
-    "external-data", "product-decision",
+    "external-data", "product-decision", "third-party-behaviour",
 }
 HAS_NODE = shutil.which("node") is not None
 
@@ -93,11 +98,18 @@ def test_case_yml_is_complete(case: str) -> None:
     assert set(meta) >= REQUIRED, REQUIRED - set(meta)
     assert meta["id"] == case
     assert meta["language"] in RUNNERS
-    assert meta["test"] == {"runner": RUNNERS[meta["language"]]}
+    assert set(meta["test"]) == {"runner"} and meta["test"]["runner"] in RUNNERS[meta["language"]]
+    environment = meta.get("environment")
+    if environment is not None:  # its own environment: same runner, dependencies pinned in the repo
+        assert environment["runner"] == meta["test"]["runner"]
+        for command in environment.get("setup", []):
+            for requirements in re.findall(r"-r\s+(\S+)", command):
+                pins = (root / "repo" / requirements).read_text(encoding="utf-8")
+                assert all("==" in line or line.startswith("-r ") for line in pins.splitlines() if line.strip())
     for key in ("title", "description", "project"):
         assert isinstance(meta[key], str) and meta[key].strip(), key
     assert "\n" not in meta["title"]
-    assert meta["source_root"] == "" and meta["setup"] == []  # stdlib / built-ins only
+    assert meta["source_root"] == "" and meta["setup"] == []  # dependencies go in environment.setup
     assert re.fullmatch(r"[0-9]+", meta["issue_id"]), "issue_id is a quoted numeric string"
     assert meta["expected_confidence"] in ("HIGH", "MEDIUM", "LOW")
     assert meta["tags"] and set(meta["tags"]) <= KNOWN_TAGS, set(meta["tags"]) - KNOWN_TAGS
@@ -206,47 +218,47 @@ def _git(cwd: Path, *args: str) -> str:
     return proc.stdout
 
 
-def _run_tests(repo: Path, runner: str, ids: list[str]) -> dict[str, str]:
-    """{test id: "passed" | "failed"} for `ids` (a test that did not run is absent)."""
+def _run_tests(repo: Path, case: str, ids: list[str]) -> dict[str, str]:
+    """{test id: "passed" | "failed"} for `ids` (a test that did not run is absent), run by the
+    execution engine in the case's own environment (built once, then reused from the cache)."""
+    return asyncio.run(_engine_outputs(repo, load_case(CASES_DIR / case), ids))
+
+
+async def _engine_outputs(repo: Path, case: Case, ids: list[str]) -> dict[str, str]:
+    engine = TestEngine(DEFAULT_STATE_DIR)
+    try:
+        environment = await engine.prepare(case.environment_key, repo, case.environment)
+    except EnvironmentBuildError as exc:
+        skip_if_offline(str(exc))
+        raise
+    runner = case.spec.test.runner
+    groups: dict[str, list[str]] = {}
+    for test_id in ids:  # node: one run per file (name patterns apply to every file of a run)
+        groups.setdefault(test_id.partition("::")[0] if runner == "node" else "", []).append(test_id)
+    outcomes: dict[str, str] = {}
+    for group in groups.values():
+        dotted = {".".join([t.partition("::")[0].removesuffix(".py").replace("/", "."),
+                            *t.split("::")[1:]]): t for t in group}
+        selection = TestSelection(tests=list(dotted) if runner == "unittest" else group)
+        report = await engine.run(repo, case.environment, environment, selection)
+        assert report.error is None, report.error
+        outcomes.update(_read(runner, report.output_tail, group, dotted))
+    return outcomes
+
+
+def _read(runner: str, output: str, ids: list[str], dotted: dict[str, str]) -> dict[str, str]:
+    """The outcomes the runner printed, read with plain patterns (independent of the harness's
+    own stricter parsers, which the harness tests cover)."""
     if runner == "pytest":
-        return _run_pytest(repo, ids)
-    return _run_node(repo, ids)
-
-
-def _run_pytest(repo: Path, ids: list[str]) -> dict[str, str]:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PYTHONPATH", None)  # the case imports its package through its own pytest.ini
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", *ids],
-        cwd=repo, env=env, capture_output=True, text=True, timeout=120,
-    )
-    outcomes: dict[str, str] = {}
-    for status, test_id in re.findall(r"^(PASSED|FAILED|ERROR) (\S+)", proc.stdout, flags=re.MULTILINE):
-        outcomes[test_id] = "passed" if status == "PASSED" else "failed"
-    return outcomes
-
-
-def _js_regex_escape(text: str) -> str:
-    return re.sub(r"[.*+?^${}()|[\]\\/]", lambda m: "\\" + m.group(0), text)
-
-
-def _run_node(repo: Path, ids: list[str]) -> dict[str, str]:
-    by_file: dict[str, list[str]] = {}
-    for test_id in ids:
-        path, _, name = test_id.partition("::")
-        by_file.setdefault(path, []).append(name)
-    outcomes: dict[str, str] = {}
-    for path, names in by_file.items():
-        patterns = [f"--test-name-pattern=^{_js_regex_escape(n)}$" for n in names]
-        proc = subprocess.run(
-            ["node", "--test", "--test-reporter=tap", *patterns, path],
-            cwd=repo, capture_output=True, text=True, timeout=120,
-        )
-        # Top-level results only (subtests are indented); skipped = filtered out by the pattern.
-        for ok, name, skip in re.findall(r"^(ok|not ok) \d+ - (.*?)( # SKIP.*)?$", proc.stdout, flags=re.MULTILINE):
-            if not skip and name in names:
-                outcomes[f"{path}::{name}"] = "passed" if ok == "ok" else "failed"
-    return outcomes
+        found = re.findall(r"^(PASSED|FAILED|ERROR) (\S+)", output, flags=re.MULTILINE)
+        return {test_id: "passed" if status == "PASSED" else "failed" for status, test_id in found}
+    if runner == "unittest":
+        found = re.findall(r"^\w+ \(([\w.]+)\) \.\.\. (ok|FAIL|ERROR)$", output, flags=re.MULTILINE)
+        return {dotted[name]: "passed" if status == "ok" else "failed" for name, status in found if name in dotted}
+    names = {t.partition("::")[2]: t for t in ids}
+    # Top-level results only (subtests are indented); skipped = filtered out by the pattern.
+    found = re.findall(r"^(ok|not ok) \d+ - (.*?)( # SKIP.*)?$", output, flags=re.MULTILINE)
+    return {names[name]: "passed" if ok == "ok" else "failed" for ok, name, skip in found if not skip and name in names}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -263,29 +275,21 @@ def test_gold_patch_turns_fail_to_pass_green(case: str, tmp_path: Path) -> None:
     _git(repo, "commit", "-q", "-m", "as deployed")
     f2p, p2p = meta["fail_to_pass"], meta["pass_to_pass"]
 
-    before = _run_tests(repo, runner, f2p + p2p)
+    before = _run_tests(repo, case, f2p + p2p)
     assert {t: before.get(t) for t in f2p} == {t: "failed" for t in f2p}, "the bug must be visible before the fix"
     assert {t: before.get(t) for t in p2p} == {t: "passed" for t in p2p}
 
     _git(repo, "apply", "--whitespace=nowarn", str(root / "gold.patch"))
     assert sorted(_git(repo, "diff", "--name-only").split()) == sorted(meta["gold"]["files"])
-    after = _run_tests(repo, runner, f2p + p2p)
+    after = _run_tests(repo, case, f2p + p2p)
     assert after == {t: "passed" for t in f2p + p2p}
 
 
 # ---------------------------------------------------------------------------------- re-recording
 
-_OFFLINE_HINTS = (
-    "Temporary failure in name resolution", "Name or service not known", "Network is unreachable",
-    "NewConnectionError", "ConnectTimeout", "Max retries exceeded", "ENOTFOUND", "EAI_AGAIN",
-    "ECONNREFUSED", "ETIMEDOUT", "getaddrinfo",
-)
-
-
 def _skip_if_offline(exc: RecorderSetupError) -> None:
     """Skip only when installing the SDK failed for lack of network; fail on anything else."""
-    if any(hint in str(exc) for hint in _OFFLINE_HINTS):
-        pytest.skip(f"cannot install the SDK for re-recording (no network?): {str(exc).splitlines()[0]}")
+    skip_if_offline(str(exc), "install the SDK for re-recording")
     raise exc
 
 

@@ -12,6 +12,7 @@ itself. What runs inside the recording process is evals/recording/python_child.p
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -82,7 +83,7 @@ def capture_ingest_event(
             venv_prefix = sys.prefix
             python_child.run_in_process(spec, scenario)
         else:
-            interpreter = Path(python) if python else ensure_recorder_venv()
+            interpreter = Path(python) if python else recorder_python_for(Path(project_dir))
             venv_prefix = _prefix_of(interpreter)
             spec["scenario"] = scenario
             spec_file = scratch.write("spec.json", json.dumps(spec))
@@ -93,20 +94,36 @@ def capture_ingest_event(
         return scratch.last_error(("error", "default"), {str(copy): root, venv_prefix: "/opt/venv"})
 
 
-def ensure_recorder_venv(path: Path = DEFAULT_VENV) -> Path:
-    """A scratch venv with `sentry-sdk`, created on first use; returns its python."""
+def ensure_recorder_venv(path: Path = DEFAULT_VENV, requirements: Path | None = None) -> Path:
+    """A scratch venv with `sentry-sdk` (and a project's `requirements` file, for a project with
+    dependencies of its own), created on first use; returns its python."""
     python = path / "bin" / "python"
     if not python.exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(path)
+    marker = path / ".requirements"
+    wanted = requirements.read_text(encoding="utf-8") if requirements else ""
     check = subprocess.run([str(python), "-c", "import sentry_sdk"], capture_output=True)
-    if check.returncode != 0:
+    if check.returncode != 0 or (marker.read_text(encoding="utf-8") if marker.exists() else "") != wanted:
+        extra = ["-r", str(requirements)] if requirements else []
         proc = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", PYTHON_SDK_REQUIREMENT],
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", PYTHON_SDK_REQUIREMENT, *extra],
             capture_output=True, text=True,
         )
         if proc.returncode != 0:
-            raise RecorderSetupError(f"pip install {PYTHON_SDK_REQUIREMENT} failed:\n{proc.stderr[-3000:]}")
+            raise RecorderSetupError(f"pip install {PYTHON_SDK_REQUIREMENT} {' '.join(extra)} failed:\n"
+                                     f"{proc.stderr[-3000:]}")
+        marker.write_text(wanted, encoding="utf-8")
     return python
+
+
+def recorder_python_for(project_dir: Path) -> Path:
+    """The recorder's interpreter for a project: the shared scratch venv, or, for a project
+    pinning its own dependencies in requirements.txt, one venv per content of that file."""
+    requirements = project_dir / "requirements.txt"
+    if not requirements.is_file():
+        return ensure_recorder_venv()
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    return ensure_recorder_venv(DEFAULT_VENV.with_name(f"{DEFAULT_VENV.name}-{digest}"), requirements)
 
 
 def _prefix_of(python: Path) -> str:

@@ -1,0 +1,1 @@
+"""Grandfather-father-son pruning of the nightly database dumps."""

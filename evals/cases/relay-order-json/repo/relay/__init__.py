@@ -1,0 +1,1 @@
+"""Order events from the shop's outbox to the fulfilment partner."""

@@ -1,0 +1,1 @@
+"""Monthly subscriptions: who renews when."""
