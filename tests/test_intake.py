@@ -1,12 +1,13 @@
-"""The SQLite inbox: group commit, exact duplicate detection, and forwarding that survives a crash."""
+"""The intakes: group commit, exact duplicate detection, and a batched hand-off that survives a restart."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from server.pipeline.intake import InboxIntake
+from server.pipeline.intake import DirectIntake, InboxIntake
 
 
 class RecordingQueue:
@@ -96,3 +97,49 @@ async def test_a_client_that_hangs_up_neither_loses_its_delivery_nor_stops_the_i
         assert sorted(int(r["issue_id"]) for r in queue.forwarded) == [*range(20), 99]
     finally:
         await inbox.close()
+
+
+async def test_the_hand_off_moves_deliveries_in_batches_and_empties_the_inbox(tmp_path: Path) -> None:
+    queue = RecordingQueue()
+    inbox = InboxIntake(tmp_path / "inbox.sqlite", None, queue)  # type: ignore[arg-type]
+    await inbox.start()
+    try:
+        assert all(await asyncio.gather(*(inbox.accept(f"sentry:acme:{i}", _request(str(i))) for i in range(1200))))
+        await _settle(queue, 1200)
+        assert len(queue.forwarded) == 1200
+        assert len(queue.batches) <= 10 and max(queue.batches) <= 500  # not one transaction per delivery
+        assert await inbox.pending() == 0 and not await inbox.awaiting_queue("sentry:acme:5")
+    finally:
+        await inbox.close()
+    with sqlite3.connect(tmp_path / "inbox.sqlite") as db:  # queued rows leave: the file does not grow
+        assert db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0
+
+
+async def test_a_delivery_for_a_job_queued_elsewhere_is_a_duplicate(tmp_path: Path) -> None:
+    # `autofixer sweep` or MCP queued this issue straight into the job queue.
+    queue = RecordingQueue(queued=("sentry:acme:1",))
+    inbox = InboxIntake(tmp_path / "inbox.sqlite", None, queue)  # type: ignore[arg-type]
+    direct = DirectIntake(None, queue)  # type: ignore[arg-type]
+    await inbox.start()
+    await direct.start()
+    try:
+        assert await inbox.accept("sentry:acme:1", _request("1")) is False
+        assert await direct.accept("sentry:acme:1", _request("1")) is False
+        assert await inbox.accept("sentry:acme:2", _request("2")) is True
+    finally:
+        await inbox.close()
+        await direct.close()
+
+
+async def test_the_direct_intake_group_commits_and_collapses_duplicates(tmp_path: Path) -> None:
+    queue = RecordingQueue()
+    direct = DirectIntake(None, queue)  # type: ignore[arg-type]
+    await direct.start()
+    try:
+        same = await asyncio.gather(*(direct.accept("sentry:acme:1", _request("1")) for _ in range(30)))
+        distinct = await asyncio.gather(*(direct.accept(f"sentry:acme:{i}", _request(str(i))) for i in range(2, 302)))
+        assert same.count(True) == 1 and all(distinct)
+        assert len(queue.forwarded) == 301 and len(queue.batches) < 301
+        assert direct.healthy()
+    finally:
+        await direct.close()
