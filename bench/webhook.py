@@ -209,6 +209,10 @@ class JobStore:
     def job_ids(self) -> set[str]:
         return {row[0] for row in self._rows(f"SELECT workflow_uuid FROM {self.table}")}
 
+    def drop(self, job_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(f"DELETE FROM {self.table} WHERE workflow_uuid = :id"), {"id": job_id})
+
     def count(self) -> int:
         rows = self._rows(f"SELECT COUNT(*) FROM {self.table}")
         return int(rows[0][0]) if rows else 0
@@ -281,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="levels of the paired runs (default 1 16 64; the targets are at 16)")
     parser.add_argument("--sustain", type=float, default=60.0, help="seconds of sustained load at 16 (default 60)")
     parser.add_argument("--database-url", help="a PostgreSQL job store instead of the embedded SQLite one")
+    parser.add_argument("--drop-one", action="store_true",
+                        help="delete one accepted job from the store before verifying (shows the check catches it)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 1 round of 1 s at 16, 3 s sustained (checks work, figures are noise)")
     args = parser.parse_args(argv)
@@ -324,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{results['bare'].accepted_per_s:.0f}/s", file=sys.stderr)
         noisy += not wait_quiet(store, load, QUIET_TIMEOUT_SECONDS)
         sustained = asyncio.run(sustained_load(load, store, args.sustain))
+        if args.drop_one and load.accepted:
+            store.drop(load.accepted[0])
         queued = store.job_ids()
     finally:
         store.close()
