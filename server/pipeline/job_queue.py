@@ -17,7 +17,6 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from dbos import DBOS
 from dbos._core import prepare_enqueued_workflow
 from dbos._dbos import _get_dbos_instance
 
@@ -49,11 +48,14 @@ def enqueue_new(jobs: list[Job]) -> set[str]:
 
 
 def existing(job_ids: list[str]) -> set[str]:
-    """Which of these ids have a job, in one query."""
+    """Which of these ids have a job, in one query (compiled once, whatever the number of ids)."""
     if not job_ids:
         return set()
-    rows = DBOS.list_workflows(workflow_ids=job_ids, load_input=False, load_output=False)
-    return {row.workflow_id for row in rows}
+    sys_db = _get_dbos_instance()._sys_db
+    status = sys_db.tables.workflow_status
+    query = sa.select(status.c.workflow_uuid).where(status.c.workflow_uuid.in_(sa.bindparam("ids", expanding=True)))
+    with sys_db.engine.connect() as conn:
+        return {str(job_id) for job_id in conn.execute(query, {"ids": job_ids}).scalars()}
 
 
 def depth() -> dict[str, int]:
