@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         service.terminate()
         service.wait(20)
+        shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"\nservice memory (VmRSS), {args.cycles} cycles of {args.load:g} s load at concurrency 16 + "
           f"{args.rest:g} s rest; load average {os.getloadavg()[0]:.2f}\n")

@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -339,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             proc.terminate()
             proc.wait(20)
     load_after = os.getloadavg()
+    shutil.rmtree(tmp, ignore_errors=True)  # tens of thousands of jobs: do not leave them in /tmp
 
     print(f"\nwebhook intake on loopback, {os.cpu_count()} cores, {args.rounds} paired round(s) of "
           f"{args.seconds:g} s per level; medians\nload average before {load_before[0]:.2f}, after {load_after[0]:.2f}"
