@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
-
-import anthropic
-from anthropic import AsyncAnthropic
-from anthropic.types import CacheControlEphemeralParam, TextBlockParam, ToolParam
+from collections.abc import Callable
+from functools import cached_property, partial
+from typing import TYPE_CHECKING, Any
 
 from agent.pricing import DEFAULT_MODEL, AnthropicPricing
 from agent.provider import ModelTurn, ProviderError, ProviderUnavailable, ToolCall, normalize_stop_reason
 from agent.settings import LlmConfig
 from common.config import ConnectorContext
 from domain import Usage
+
+if TYPE_CHECKING:  # the SDK itself is imported on first use: it costs `serve` ~0.7 s of start-up
+    import anthropic
+    from anthropic import AsyncAnthropic
+    from anthropic.types import CacheControlEphemeralParam, TextBlockParam, ToolParam
 
 EPHEMERAL: CacheControlEphemeralParam = {"type": "ephemeral"}
 DEFAULT_MAX_TOKENS = 8192
@@ -53,14 +56,19 @@ class AnthropicProvider:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
         client: AsyncAnthropic | None = None,
+        connect: Callable[[], AsyncAnthropic] | None = None,
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
-        # An explicit api_key keeps the SDK from reading ANTHROPIC_* variables or profiles:
-        # the configured key is the only credential this service uses.
-        self.client = client or AsyncAnthropic(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries
-        )
+        self._connect = connect or partial(_client, api_key, base_url, timeout_s, max_retries)
+        if client is not None:
+            self.client = client
+
+    @cached_property
+    def client(self) -> AsyncAnthropic:
+        """The SDK client, made (and the SDK imported) on first use, not when the service checks
+        its configuration at start-up."""
+        return self._connect()
 
     async def complete(
         self,
@@ -70,6 +78,8 @@ class AnthropicProvider:
         *,
         max_tokens: int | None = None,
     ) -> ModelTurn:
+        import anthropic
+
         try:
             message = await self.client.messages.create(
                 model=self.model,
@@ -107,6 +117,14 @@ class AnthropicProvider:
             model=message.model or self.model,
             raw=[_block_param(b) for b in message.content],
         )
+
+
+def _client(api_key: str, base_url: str | None, timeout_s: float, max_retries: int) -> AsyncAnthropic:
+    from anthropic import AsyncAnthropic
+
+    # An explicit api_key keeps the SDK from reading ANTHROPIC_* variables or profiles:
+    # the configured key is the only credential this service uses.
+    return AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries)
 
 
 # --- request translation --------------------------------------------------------------------

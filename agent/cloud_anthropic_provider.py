@@ -16,13 +16,15 @@ Region and project are not secrets and are read from the process environment. Cr
 from __future__ import annotations
 
 import os
-
-from anthropic import AsyncAnthropicBedrock, AsyncAnthropicVertex
+from typing import TYPE_CHECKING
 
 from agent.anthropic_provider import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, AnthropicProvider
 from agent.provider import ProviderUnavailable
 from agent.settings import LlmConfig
 from common.config import ConnectorContext
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropicBedrock, AsyncAnthropicVertex
 
 DEFAULT_BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 DEFAULT_VERTEX_MODEL = "claude-sonnet-4-5@20250929"
@@ -42,13 +44,18 @@ class BedrockProvider(AnthropicProvider):
         if not region:
             raise ProviderUnavailable("llm.provider bedrock needs llm.region (or AWS_REGION)")
         api_key = context.env(llm.key_env) or context.env("AWS_BEARER_TOKEN_BEDROCK")
-        client = AsyncAnthropicBedrock(
-            aws_region=region, api_key=api_key, aws_access_key=context.env("AWS_ACCESS_KEY_ID"),
-            aws_secret_key=context.env("AWS_SECRET_ACCESS_KEY"), aws_session_token=context.env("AWS_SESSION_TOKEN"),
-            aws_profile=os.environ.get("AWS_PROFILE"), base_url=llm.base_url, timeout=DEFAULT_TIMEOUT_S,
-            max_retries=DEFAULT_MAX_RETRIES,
-        )
-        return cls(api_key="", model=_model(llm, DEFAULT_BEDROCK_MODEL), client=client)  # type: ignore[arg-type]
+
+        def connect() -> AsyncAnthropicBedrock:
+            from anthropic import AsyncAnthropicBedrock  # on first use, like the Anthropic client
+
+            return AsyncAnthropicBedrock(
+                aws_region=region, api_key=api_key, aws_access_key=context.env("AWS_ACCESS_KEY_ID"),
+                aws_secret_key=context.env("AWS_SECRET_ACCESS_KEY"),
+                aws_session_token=context.env("AWS_SESSION_TOKEN"), aws_profile=os.environ.get("AWS_PROFILE"),
+                base_url=llm.base_url, timeout=DEFAULT_TIMEOUT_S, max_retries=DEFAULT_MAX_RETRIES,
+            )
+
+        return cls(api_key="", model=_model(llm, DEFAULT_BEDROCK_MODEL), connect=connect)  # type: ignore[arg-type]
 
 
 class VertexProvider(AnthropicProvider):
@@ -61,8 +68,13 @@ class VertexProvider(AnthropicProvider):
         if not project or not region:
             raise ProviderUnavailable("llm.provider vertex needs llm.project and llm.region "
                                       "(or ANTHROPIC_VERTEX_PROJECT_ID and CLOUD_ML_REGION)")
-        client = AsyncAnthropicVertex(
-            project_id=project, region=region, access_token=context.env(llm.key_env), base_url=llm.base_url,
-            timeout=DEFAULT_TIMEOUT_S, max_retries=DEFAULT_MAX_RETRIES,
-        )
-        return cls(api_key="", model=_model(llm, DEFAULT_VERTEX_MODEL), client=client)  # type: ignore[arg-type]
+
+        def connect() -> AsyncAnthropicVertex:
+            from anthropic import AsyncAnthropicVertex
+
+            return AsyncAnthropicVertex(
+                project_id=project, region=region, access_token=context.env(llm.key_env), base_url=llm.base_url,
+                timeout=DEFAULT_TIMEOUT_S, max_retries=DEFAULT_MAX_RETRIES,
+            )
+
+        return cls(api_key="", model=_model(llm, DEFAULT_VERTEX_MODEL), connect=connect)  # type: ignore[arg-type]

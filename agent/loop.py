@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -43,8 +44,10 @@ from agent.tool_text import repair_arguments, text_calls
 from agent.transcript import Transcript
 from domain import Confidence, FixResult, Usage
 from domain.redact import redactor
+from execution.config import DEFAULT_COMMANDS, TestsConfig
 from tools.base import ToolContext, ToolError, ToolOutcome
 from tools.patch import worktree_diff
+from tools.policy import TEST_NAMES
 from tools.registry import WORKTREE_TOOLS, Registry
 from tools.registry import call_tool as registry_call_tool
 from tools.stacktrace import mapper_for
@@ -52,6 +55,10 @@ from tools.stacktrace import mapper_for
 log = logging.getLogger("autofixer.agent")
 
 SYSTEM_PROMPT = "system.md"
+# With run_tests offered, the method is reproduce → fix → prove: these are added to the prompts.
+REPRODUCE_PROMPT = "reproduce.md"
+REPRODUCE_TASK = "reproduce_task.md"
+RUN_TESTS_TOOL = "run_tests"
 SUBMIT_TOOL = "submit_fix"
 NUDGE = (
     "You replied without calling a tool. Continue the investigation by calling a tool, or call "
@@ -173,8 +180,11 @@ async def run_agent(
         call_model=call_model or _direct_call(provider), call_tool=call_tool or registry_call_tool,
         redact=redactor(secrets),
     )
-    system = prompts.load(SYSTEM_PROMPT)
+    reproduce = RUN_TESTS_TOOL in tools
+    system = prompts.load(SYSTEM_PROMPT) + (prompts.load(REPRODUCE_PROMPT) if reproduce else "")
     first = run.redact(task if task is not None else _render_first_message(ctx, secrets))
+    if reproduce and ctx.tests is not None:
+        first += _tests_note(ctx.tests)
     specs = [dict(spec) for spec in tools.specs()]
     window = await _window(provider)
     if window is not None:
@@ -221,6 +231,14 @@ def _render_first_message(ctx: ToolContext, secrets: list[str]) -> str:
     return render_task(
         ctx.event, ctx.worktree, mapper=mapper_for(ctx), source_root=ctx.source_root, secrets=secrets
     )
+
+
+def _tests_note(tests: TestsConfig) -> str:
+    """Where and how the project's tests live: configuration, not event data, so after the event."""
+    names = " or ".join(f"`{n}`" for n in TEST_NAMES.get(tests.runner, TEST_NAMES["exit-code"])[:2])
+    return Template(prompts.load(REPRODUCE_TASK)).substitute(
+        runner=tests.runner, command=tests.command or DEFAULT_COMMANDS[tests.runner] or "its own command",
+        test_dir=tests.test_dir, names=names)
 
 
 # --- the loop ------------------------------------------------------------------------------------
@@ -411,6 +429,7 @@ async def _submitted(run: _Run) -> FixResult:
         diff=await _diff(run.ctx),
         pr_title=run.redact(str(s.get("pr_title", ""))),
         pr_body=run.redact(str(s.get("pr_body", ""))),
+        reproduction_test=s.get("reproduction_test") or None,
         exit_reason="submitted",
         usage=run.usage,
     )

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, ClassVar
-
-import openai
-from openai import AsyncAzureOpenAI, AsyncOpenAI
+from collections.abc import Callable
+from functools import cache, cached_property, partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from agent.openai_pricing import LocalPricing, OpenAIPricing, TablePricing, configured_price
 from agent.provider import (
@@ -34,6 +33,10 @@ from agent.settings import LlmConfig
 from agent.tool_text import json_mode_messages, json_mode_system
 from common.config import ConnectorContext
 from domain import Usage
+
+if TYPE_CHECKING:  # the SDK itself is imported on first use: `serve` checks its configuration without it
+    import openai
+    from openai import AsyncAzureOpenAI, AsyncOpenAI
 
 DEFAULT_OPENAI_MODEL = "gpt-5.1"
 DEFAULT_MAX_TOKENS = 8192
@@ -82,12 +85,18 @@ class _ResetHeaders:
         return reset_wait(response_headers)
 
 
-class OpenAIClient(_ResetHeaders, AsyncOpenAI):
-    pass
+@cache
+def _clients() -> tuple[type[AsyncOpenAI], type[AsyncAzureOpenAI]]:
+    """The SDK's clients taught the reset headers; defined on first use, with the SDK's import."""
+    from openai import AsyncAzureOpenAI, AsyncOpenAI
 
+    class OpenAIClient(_ResetHeaders, AsyncOpenAI):
+        pass
 
-class AzureOpenAIClient(_ResetHeaders, AsyncAzureOpenAI):
-    pass
+    class AzureOpenAIClient(_ResetHeaders, AsyncAzureOpenAI):
+        pass
+
+    return OpenAIClient, AzureOpenAIClient
 
 
 class OpenAIProvider:
@@ -104,7 +113,7 @@ class OpenAIProvider:
         key = cls.key(llm, context)
         if not key:
             raise ProviderUnavailable(f"no LLM key: set {llm.key_env} (or {' or '.join(cls.KEY_ENVS)})")
-        return cls(client=cls.client_for(llm, key), llm=llm)
+        return cls(connect=partial(cls.client_for, llm, key), llm=llm)
 
     @classmethod
     def key(cls, llm: LlmConfig, context: ConnectorContext) -> str | None:
@@ -117,22 +126,35 @@ class OpenAIProvider:
     @classmethod
     def client_for(cls, llm: LlmConfig, key: str) -> AsyncOpenAI:
         # An explicit key and base URL keep the SDK from reading OPENAI_* variables itself.
-        return OpenAIClient(api_key=key, base_url=llm.base_url, timeout=DEFAULT_TIMEOUT_S,
-                           max_retries=DEFAULT_MAX_RETRIES)
+        openai_client, _ = _clients()
+        return openai_client(api_key=key, base_url=llm.base_url, timeout=DEFAULT_TIMEOUT_S,
+                             max_retries=DEFAULT_MAX_RETRIES)
 
     @classmethod
     def default_model(cls, llm: LlmConfig) -> str:
         # LlmConfig's default is a Claude model; an OpenAI provider left without a model gets its own.
         return DEFAULT_OPENAI_MODEL if llm.model.startswith("claude") else llm.model
 
-    def __init__(self, *, client: AsyncOpenAI, llm: LlmConfig) -> None:
-        self.client = client
+    def __init__(self, *, llm: LlmConfig, client: AsyncOpenAI | None = None,
+                 connect: Callable[[], AsyncOpenAI] | None = None) -> None:
+        if client is not None:
+            self.client = client
+        elif connect is not None:
+            self._connect = connect
+        else:
+            raise TypeError("OpenAIProvider needs a client or a way to connect one")
         self.model = self.default_model(llm)
         self.temperature = llm.temperature
         self.json_mode = llm.tool_calling == "json"
         self.results_as_user = llm.tool_result_role == "user"
         self.context_window = llm.context_window or self.default_context_window()
         self.pricing: TablePricing = self.make_pricing(llm)
+
+    @cached_property
+    def client(self) -> AsyncOpenAI:
+        """The SDK client, made (and the SDK imported) on first use, not when the service checks
+        its configuration at start-up."""
+        return self._connect()
 
     def make_pricing(self, llm: LlmConfig) -> TablePricing:
         return OpenAIPricing(configured_price(llm.input_price_per_mtok, llm.output_price_per_mtok))
@@ -148,6 +170,8 @@ class OpenAIProvider:
         *,
         max_tokens: int | None = None,
     ) -> ModelTurn:
+        import openai
+
         request = self.request(system, messages, tools, max_tokens or DEFAULT_MAX_TOKENS)
         try:
             completion = await self.client.chat.completions.create(**request)
@@ -247,12 +271,17 @@ class AzureOpenAIProvider(OpenAIProvider):
     DEFAULT_API_VERSION = "2024-10-21"  # the current GA data-plane version
 
     @classmethod
-    def client_for(cls, llm: LlmConfig, key: str) -> AsyncOpenAI:
+    def from_config(cls, llm: LlmConfig, context: ConnectorContext) -> OpenAIProvider:
         if not llm.base_url:
             raise ProviderUnavailable("llm.provider azure-openai needs llm.base-url: the resource endpoint "
                                       "(https://<resource>.openai.azure.com)")
-        return AzureOpenAIClient(
-            api_key=key, azure_endpoint=llm.base_url, azure_deployment=llm.deployment or cls.default_model(llm),
+        return super().from_config(llm, context)
+
+    @classmethod
+    def client_for(cls, llm: LlmConfig, key: str) -> AsyncOpenAI:
+        _, azure_client = _clients()
+        return azure_client(
+            api_key=key, azure_endpoint=llm.base_url or "", azure_deployment=llm.deployment or cls.default_model(llm),
             api_version=llm.api_version or cls.DEFAULT_API_VERSION, timeout=DEFAULT_TIMEOUT_S,
             max_retries=DEFAULT_MAX_RETRIES,
         )
@@ -277,7 +306,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
             raise ProviderUnavailable("llm.provider openai-compatible needs llm.base-url "
                                       "(e.g. http://127.0.0.1:8000/v1)")
         # Local servers want no key, but the SDK insists on one: any non-empty string will do.
-        return cls(client=cls.client_for(llm, cls.key(llm, context) or "no-key"), llm=llm)
+        return cls(connect=partial(cls.client_for, llm, cls.key(llm, context) or "no-key"), llm=llm)
 
     @classmethod
     def default_model(cls, llm: LlmConfig) -> str:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
@@ -547,6 +547,30 @@ class HttpClient:
         for secret in (*self._secrets, *_secret_forms(minted)) if minted else self._secrets:
             text = text.replace(secret, REDACTED)
         return text
+
+
+_C = TypeVar("_C", bound="HttpClient")
+
+
+class SharedClient(Generic[_C]):
+    """A connector's one API client, made on first use and kept for every later call (one
+    connection pool and one SSL context, not one per call) until the connector's `aclose`.
+
+    Made lazily because making it may fail (a token not set) and that is reported per call."""
+
+    def __init__(self, make: Callable[[], _C]) -> None:
+        self._make = make
+        self._client: _C | None = None
+
+    def get(self) -> _C:
+        if self._client is None:
+            self._client = self._make()
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────

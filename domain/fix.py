@@ -48,6 +48,7 @@ class FixResult(BaseModel):
     diff: str = ""  # unified diff of everything applied, as the reviewer will see it
     pr_title: str = ""
     pr_body: str = ""
+    reproduction_test: str | None = None  # the new test file the agent says reproduces the error
     exit_reason: str = "submitted"  # submitted | max_steps | max_cost | max_time | malformed_calls | error
     exit_detail: str = ""  # why a run that did not submit ended, in words (the provider's error, the limit)
     usage: Usage = Field(default_factory=Usage)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from domain.fix import FixResult
+from domain.validation import Validation
 
 
 class JobState(str, Enum):
@@ -47,6 +48,7 @@ class JobOutcome(BaseModel):
     event: dict[str, Any] | None = None  # the normalised ErrorEvent
     fix: FixResult | None = None
     publication: PublishOutcome | None = None  # the PR opened (or recorded, in dry run), or why not
+    validation: Validation | None = None  # what the pipeline's own test runs showed (projects with tests:)
     pr_url: str | None = None
     duration_seconds: float = 0.0
     stages: list[str] = Field(default_factory=list)

@@ -32,7 +32,7 @@ examples:
 
 def add_eval_parser(sub: Any) -> None:
     """Add `eval` (and its actions) to the `autofixer` subcommands."""
-    from evals.runner import LLM_CHOICES
+    from evals.llms import LLM_CHOICES
 
     ev = sub.add_parser(
         "eval", help="run the eval cases through the real agent and score them (SWE-bench style)",

@@ -25,10 +25,10 @@ from agent.replay_provider import Recording
 from agent.transcript import read_transcript
 from domain import Usage
 from evals.case import EVALS_DIR
+from evals.llms import OFFLINE_LLMS
 from evals.runfile import RunError, load_run
 
 DEFAULT_RECORDINGS_DIR = EVALS_DIR / "recordings"
-OFFLINE_LLMS = ("replay", "oracle", "null")
 
 
 @dataclass

@@ -29,6 +29,7 @@ from agent.transcript import Transcript, read_transcript
 from domain import FileChange, FixResult
 from evals.case import DEFAULT_CASES_DIR, Case
 from evals.goldpatch import GoldPatchError, gold_edits, patch_paths
+from evals.llms import LIVE_LLMS, LLM_CHOICES
 from evals.localisation import Localisation, changed_functions, localise
 from evals.progress import ProgressDisplay
 from evals.providers_offline import NullProvider, OracleProvider
@@ -49,10 +50,6 @@ from evals.scoring import CaseResult, Status, is_resolved, summarise, verdict
 from evals.testrunners import SuiteOutcome, run_case_tests
 from tools.base import ToolContext
 from tools.registry import WORKTREE_TOOLS
-
-LIVE_LLMS = ("anthropic", "openai", "azure-openai", "openai-compatible", "ollama", "bedrock", "vertex")
-LLM_CHOICES = (*LIVE_LLMS, "replay", "oracle", "null")
-
 
 _UNSCORED_STATUS: dict[str, Status] = {"stale": "stale_recording", "missing": "no_recording"}
 

@@ -10,7 +10,8 @@ pytest: `python -m pytest -q -p no:cacheprovider -rA <ids>`; the outcome of each
 from the `-rA` short test summary only (lines after its header, so a test's own printed output
 cannot forge one). node: `node --test --test-reporter=tap` once per test file, selecting the
 listed top-level tests with anchored `--test-name-pattern`s, and reading the top-level TAP
-`ok N - name` / `not ok N - name` lines with their `# SKIP` / `# TODO` directives.
+`ok N - name` / `not ok N - name` lines with their `# SKIP` / `# TODO` directives. The readers of
+both formats are the execution engine's (execution/runners.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pydantic import BaseModel, Field
 
 from evals.case import Case, file_of_test
 from evals.sandbox import CommandResult, run_command
+from execution.runners import js_regex_escape, pytest_summary
+from execution.runners import tap_outcomes as parse_tap
 
 PASSED = "passed"
 # The case's tests run with the harness's interpreter, whose site-packages hold autofixer's own
@@ -34,13 +37,9 @@ PASSED = "passed"
 PYTEST_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 OUTPUT_TAIL_CHARS = 4000
 
-_SUMMARY_HEADER = re.compile(r"^=+ short test summary info =+$")
-_SUMMARY_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(.*)$")
 _SKIPPED_LOCATION = re.compile(r"^\[\d+\]\s+(?P<file>[^:]+?)(?::\d+)?:\s")
 # A reported node id: everything up to whitespace, except inside a parametrisation's brackets.
 _REPORTED_ID = re.compile(r"^(?P<id>[^\s\[]+(?:\[[^\]]*\])?)")
-_TAP_LINE = re.compile(r"^(?P<status>not ok|ok)\s+\d+(?:\s+-)?\s?(?P<rest>.*)$")
-_JS_REGEX_SPECIALS = re.compile(r"[\\^$.*+?()\[\]{}|/-]")
 
 
 class CommandRecord(BaseModel):
@@ -88,15 +87,7 @@ def parse_pytest_summary(output: str, ids: Iterable[str]) -> dict[str, str]:
     """
     reported: dict[str, str] = {}
     skipped_files: set[str] = set()
-    lines = output.splitlines()
-    # The last header is pytest's own: a test could print a fake one in its captured output,
-    # but that output always comes before the real summary.
-    headers = [i for i, line in enumerate(lines) if _SUMMARY_HEADER.match(line.strip())]
-    for line in lines[headers[-1] + 1:] if headers else []:
-        m = _SUMMARY_LINE.match(line)
-        if not m:
-            continue
-        word, rest = m.group(1), m.group(2)
+    for word, rest in pytest_summary(output):
         if word == "SKIPPED":
             loc = _SKIPPED_LOCATION.match(rest)
             if loc:
@@ -126,47 +117,9 @@ async def run_pytest(worktree: Path, ids: list[str], timeout: float) -> SuiteOut
 # --- node ---------------------------------------------------------------------------------------
 
 
-def js_regex_escape(text: str) -> str:
-    return _JS_REGEX_SPECIALS.sub(lambda m: "\\" + m.group(0), text)
-
-
 def node_argv(file: str, names: list[str]) -> list[str]:
     patterns = [f"--test-name-pattern=^{js_regex_escape(n)}$" for n in names]
     return ["node", "--test", "--test-reporter=tap", *patterns, file]
-
-
-def _tap_unescape(text: str) -> str:
-    # node's TAP reporter escapes '\', '#' and newlines in test names.
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
-
-
-def _split_directive(rest: str) -> tuple[str, str]:
-    """'name # SKIP reason' → ('name', 'SKIP reason'). node escapes a '#' inside a name as '\\#',
-    so the first unescaped ' # ' starts the directive."""
-    name, sep, directive = rest.partition(" # ")
-    return (name, directive) if sep else (rest, "")
-
-
-def parse_tap(output: str) -> dict[str, str]:
-    """Top-level test name → outcome from node's TAP output (nested subtests are indented and
-    belong to their parent's outcome)."""
-    outcomes: dict[str, str] = {}
-    for line in output.splitlines():
-        m = _TAP_LINE.match(line)  # anchored at column 0: top level only
-        if not m:
-            continue
-        name, directive = _split_directive(m.group("rest"))
-        word = directive.split(" ", 1)[0].upper()
-        if m.group("status") == "not ok":
-            outcome = "failed"
-        elif word == "SKIP":
-            outcome = "skipped"
-        elif word == "TODO":
-            outcome = "todo"
-        else:
-            outcome = PASSED
-        outcomes.setdefault(_tap_unescape(name.strip()), outcome)
-    return outcomes
 
 
 async def run_node(worktree: Path, ids: list[str], timeout: float) -> SuiteOutcome:

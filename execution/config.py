@@ -59,6 +59,9 @@ class TestsConfig(Section):
     env: dict[str, str] = Field(default_factory=dict)
     lock_files: list[str] | None = None  # globs at the repository root; None: the runner's defaults
     python: str | None = None  # the interpreter the venv is made from ("python3.12"); None: autofixer's own
+    # The hosts setup may reach (HTTPS, port 443, or host:port), through autofixer's proxy; None:
+    # the public registries (execution/registry_proxy.py DEFAULT_REGISTRIES). Runs reach nothing.
+    registries: list[str] | None = None
     timeout_seconds: float = Field(600.0, gt=0, le=6 * 3600)
     setup_timeout_seconds: float = Field(1200.0, gt=0, le=6 * 3600)
     memory_mb: int = Field(4096, ge=64)

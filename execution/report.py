@@ -65,3 +65,45 @@ class TestReport(BaseModel):
         if self.skipped:
             parts.append(f"{self.skipped} skipped")
         return ", ".join(parts)
+
+
+_LIMITS = {
+    "time": "it was stopped at its time limit",
+    "output": "it was stopped when its output passed the output limit",
+    "memory": "it ran out of its memory limit (a process was killed)",
+    "processes": "it hit the limit on processes (a fork that failed, or a fork bomb)",
+}
+RENDER_DETAILED_FAILURES = 5
+RENDER_DETAIL_CHARS = 1500
+RENDER_TAIL_CHARS = 1500
+
+
+def render_report(report: TestReport) -> str:
+    """The report as the model (and a person) reads it: verdict and counts first, then each
+    failure with its message (the first few with their traceback), then the output's end."""
+    if report.error is not None:
+        return f"Tests did not run: {report.error}\ncommand: {report.command}"
+    verdict = "PASSED" if report.ok else "FAILED"
+    exit_text = "killed" if report.exit_code is None else f"exit {report.exit_code}"
+    lines = [f"{verdict}: {report.counts()} ({report.runner}, {exit_text}, {report.seconds:.1f} s)",
+             f"command: {report.command}"]
+    if report.limit is not None:
+        lines.append(f"The run did not finish normally: {_LIMITS.get(report.limit, report.limit)}.")
+    if report.exit_code not in (0, None) and not report.failures:
+        lines.append("No failing test was reported, but the command failed: read the output below "
+                     "(a collection or import error, a missing dependency, a bad test id).")
+    if report.failures:
+        shown = report.failed + report.errors
+        more = f" (the first {len(report.failures)} of {shown})" if shown > len(report.failures) else ""
+        lines.append(f"Failures{more}:")
+        for n, failure in enumerate(report.failures, 1):
+            lines.append(f"{n}. {failure.id}" + (f" — {failure.message}" if failure.message else ""))
+            if n <= RENDER_DETAILED_FAILURES and failure.details:
+                details = failure.details[-RENDER_DETAIL_CHARS:]
+                lines.extend("   " + line for line in details.splitlines())
+    tail = report.output_tail if not report.failures else report.output_tail[-RENDER_TAIL_CHARS:]
+    if tail.strip() and not report.ok:
+        lines.append("Output (end):")
+        lines.append(tail.rstrip())
+    lines.append(f"environment: {report.environment}; sandbox: {report.sandbox}")
+    return "\n".join(lines)

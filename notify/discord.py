@@ -14,7 +14,7 @@ from typing import Any, Literal
 import httpx
 
 from common.config import ConnectorContext
-from common.http import safe_json
+from common.http import SharedClient, safe_json
 from domain.job import JobOutcome, NotifyEvent
 from notify.base import NotifierConfig
 from notify.delivery import NotifyClient, require
@@ -62,11 +62,16 @@ class DiscordNotifier:
         self.config = config
         self.name = config.key
         self._context = context
+        self._hook = SharedClient(lambda: DiscordWebhook(
+            require(self._context, self.config.webhook_url_env, "the Discord webhook URL"), self._context,
+            vendor="Discord"))
+
+    async def aclose(self) -> None:
+        """Close the client's pooled connections (at shutdown)."""
+        await self._hook.aclose()
 
     async def notify(self, event: NotifyEvent, outcome: JobOutcome) -> None:
         message = build(event, outcome, self.config.jobs_url)
         payload = {"username": self.config.username, "embeds": [embed(message)],
                    "allowed_mentions": {"parse": []}}  # event text must never ping @everyone
-        url = require(self._context, self.config.webhook_url_env, "the Discord webhook URL")
-        async with DiscordWebhook(url, self._context, vendor="Discord") as hook:
-            await hook.post("", payload=payload, params={"wait": "true"}, what="posting to the Discord webhook")
+        await self._hook.get().post("", payload=payload, params={"wait": "true"}, what="posting to the Discord webhook")

@@ -114,6 +114,8 @@ def build(event: NotifyEvent, outcome: JobOutcome, jobs_url: str | None = None) 
         summary = outcome.reason or "nothing to do"
     if fix is not None and event in ("pr_opened", "analysis"):
         facts.append(("Confidence", fix.confidence.value))
+        if outcome.validation is not None:
+            facts.append(("Tests", outcome.validation.summary()))
         if fix.changes:
             facts.append(("Files changed", files_changed(outcome)))
         if fix.usage.cost_usd:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from common.config import ConnectorContext, require_http_url
-from common.http import safe_json
+from common.http import SharedClient, safe_json
 from domain import Confidence
 from domain.job import JobOutcome, NotifyEvent
 from notify.base import NotifierConfig, NotifyError
@@ -94,7 +94,18 @@ class SlackNotifier:
         self.config = config
         self.name = config.key
         self._context = context
+        self._webhook = SharedClient(lambda: NotifyClient(
+            require(self._context, self.config.webhook_url_env, "the Slack incoming-webhook URL"), self._context,
+            vendor="Slack webhook"))
+        self._api = SharedClient(lambda: SlackApi(
+            self.config.api_url, require(self._context, self.config.bot_token_env, "the Slack bot token"),
+            self._context))
         self.threads = ThreadStore(context.state_dir / "chat-threads.sqlite" if context.state_dir else None)
+
+    async def aclose(self) -> None:
+        """Close the clients' pooled connections (at shutdown)."""
+        await self._webhook.aclose()
+        await self._api.aclose()
 
     def approvable(self, event: NotifyEvent, outcome: JobOutcome) -> bool:
         """An analysis held back by the gate, with a change to propose, in a channel with approvers
@@ -114,18 +125,14 @@ class SlackNotifier:
             await self._post_webhook(payload)
 
     async def _post_webhook(self, payload: dict[str, Any]) -> None:
-        url = require(self._context, self.config.webhook_url_env, "the Slack incoming-webhook URL")
-        async with NotifyClient(url, self._context, vendor="Slack webhook") as client:
-            await client.post("", payload=payload, what="posting to the Slack incoming webhook")
+        await self._webhook.get().post("", payload=payload, what="posting to the Slack incoming webhook")
 
     async def _post_message(self, payload: dict[str, Any], outcome: JobOutcome) -> None:
-        token = require(self._context, self.config.bot_token_env, "the Slack bot token")
         key = thread_key(self.config, outcome)
         thread = self.threads.get(key)
         body = {**payload, "channel": self.config.channel, "unfurl_links": False,
                 **({"thread_ts": thread} if thread else {})}
-        async with SlackApi(self.config.api_url, token, self._context) as api:
-            answer = await api.call("chat.postMessage", body)
+        answer = await self._api.get().call("chat.postMessage", body)
         ts = answer.get("ts")
         if isinstance(ts, str) and not thread:
             self.threads.remember(key, ts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from common.config import ConnectorContext
+from common.http import SharedClient
 from domain.job import JobOutcome, NotifyEvent
 from notify.base import NotifierConfig
 from notify.delivery import NotifyClient, require
@@ -52,12 +53,17 @@ class TeamsNotifier:
         self.config = config
         self.name = config.key
         self._context = context
+        self._hook = SharedClient(lambda: NotifyClient(
+            require(self._context, self.config.webhook_url_env, "the Teams workflow webhook URL"), self._context,
+            vendor="Teams workflow"))
+
+    async def aclose(self) -> None:
+        """Close the client's pooled connections (at shutdown)."""
+        await self._hook.aclose()
 
     async def notify(self, event: NotifyEvent, outcome: JobOutcome) -> None:
         message = build(event, outcome, self.config.jobs_url)
         payload = {"type": "message", "attachments": [
             {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card(message)},
         ]}
-        url = require(self._context, self.config.webhook_url_env, "the Teams workflow webhook URL")
-        async with NotifyClient(url, self._context, vendor="Teams workflow") as hook:
-            await hook.post("", payload=payload, what="posting to the Teams workflow webhook")
+        await self._hook.get().post("", payload=payload, what="posting to the Teams workflow webhook")

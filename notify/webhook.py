@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from common.config import ConnectorContext
+from common.http import SharedClient
 from domain.job import JobOutcome, NotifyEvent
 from notify.base import NotifierConfig, NotifyError
 from notify.delivery import NotifyClient, require
@@ -77,13 +78,18 @@ class WebhookNotifier:
         self.name = config.key
         self._context = context
         self._clock = clock
+        self._hook = SharedClient(lambda: NotifyClient(
+            require(self._context, self.config.url_env, "the webhook URL"), self._context, vendor="webhook receiver",
+            secrets=[require(self._context, self.config.secret_env, "the webhook signing secret")]))
+
+    async def aclose(self) -> None:
+        """Close the client's pooled connections (at shutdown)."""
+        await self._hook.aclose()
 
     async def notify(self, event: NotifyEvent, outcome: JobOutcome) -> None:
-        url = require(self._context, self.config.url_env, "the webhook URL")
         secret = require(self._context, self.config.secret_env, "the webhook signing secret")
         body = json.dumps(payload(event, outcome, self.config.jobs_url), separators=(",", ":")).encode()
         msg_id, now = message_id(outcome, event), int(self._clock())
         headers = {"content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(now),
                    "webhook-signature": sign(secret_key(secret), msg_id, now, body)}
-        async with NotifyClient(url, self._context, vendor="webhook receiver", secrets=[secret]) as hook:
-            await hook.post("", content=body, headers=headers, what=f"posting {event} to the webhook")
+        await self._hook.get().post("", content=body, headers=headers, what=f"posting {event} to the webhook")

@@ -1,8 +1,16 @@
 """The service: webhooks, the durable fix pipeline, the CLI and the configuration."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("autofixer")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> str:
+    # Looked up on first use (the MCP server's handshake), not at import: reading the installed
+    # package's metadata costs `autofixer --help` a third of its time.
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("autofixer")
+    except PackageNotFoundError:  # running from a source tree without installing
+        return "0.0.0"

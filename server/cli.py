@@ -8,11 +8,14 @@ import logging
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from server.config import Settings
+
+STARTED = time.monotonic()  # as the command started: `autofixer demo` reports its wall time from here
 
 
 EXAMPLES = """\
@@ -136,11 +139,13 @@ def _serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         settings.server.port = args.port
     from server import logs, preflight
+    from server.connectors import Connectors
     from server.http import admin_token
 
     secrets = Secrets(settings)
     logs.configure(args.log_level, [*secrets.values(), admin_token.ensure(settings.state_dir)])
-    for warning in preflight.warnings(settings, secrets):
+    built = Connectors.build(settings, secrets)  # once: the check, the webhook routes and the jobs share them
+    for warning in preflight.warnings(settings, secrets, built):
         print(f"autofixer: warning: {warning}", file=sys.stderr)
     if busy := preflight.port_problem(settings.server.host, settings.server.port):
         print(f"autofixer: {busy}", file=sys.stderr)
@@ -152,7 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.http.app import create_app
     from server.metrics import Metrics
 
-    app = create_app(settings, secrets, Metrics())
+    app = create_app(settings, secrets, Metrics(), built=built)
     config = Config()
     config.bind = [f"{settings.server.host}:{settings.server.port}"]
     config.accesslog = None
@@ -177,7 +182,7 @@ def _demo(args: argparse.Namespace) -> int:
     from server import demo
 
     return demo.main(keep=args.keep, workdir=args.workdir, scm=args.scm,
-                     llm=demo.live_llm(args.llm, args.model, args.base_url))
+                     llm=demo.live_llm(args.llm, args.model, args.base_url), started=STARTED)
 
 
 def _retry(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 from agent.settings import LlmConfig
 from common.config import ConnectorConfig, Section, kebab
 from domain import Confidence
+from execution.config import SandboxMode, TestsConfig
 from server.triggers import TriggerRules
 from tools.policy import DEFAULT_POLICY, PatchPolicy
 
@@ -52,6 +53,9 @@ class ProjectConfig(_Section):
     # What the agent may edit: extra `deny` globs, `allow` exceptions (see tools/policy.py).
     patch_policy: PatchPolicy = DEFAULT_POLICY
     triggers: TriggerRules | None = None  # which errors get a fix; replaces the top-level `triggers:`
+    # How to build the project's environment and run its tests (execution/config.py); None: the
+    # agent cannot run code for this project and fixes are not validated by tests.
+    tests: TestsConfig | None = None
 
 
 class BehaviorConfig(_Section):
@@ -72,7 +76,10 @@ class ServerConfig(_Section):
 
 class WorkerConfig(_Section):
     concurrency: int = Field(2, ge=1, le=64)  # fix jobs running at once in this process
-    poll_interval_seconds: float = Field(1.0, gt=0, le=60)
+    # How often the job queue is polled: a queued job waits up to this long for a free worker
+    # (DBOS has no wake-up for in-process enqueues). 0.05 s starts a job within 0.1 s for ~5%
+    # of a core while idle (bench/pickup.py); 1.0 s costs ~1% but up to a second per job.
+    poll_interval_seconds: float = Field(0.05, gt=0, le=60)
     # Calls to an error tracker or forge, retries included, and the first wait (doubling).
     sentry_max_attempts: int = Field(5, ge=1, le=20)
     sentry_backoff_seconds: float = Field(1.0, gt=0, le=60)
@@ -96,6 +103,9 @@ class Settings(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     state_dir: Path = Path(".autofixer")
+    # Where project and LLM-written code runs: "bwrap" (the bubblewrap sandbox), or "none" (no
+    # isolation at all; only for a machine that runs nothing else, warned at start-up).
+    sandbox: SandboxMode = "bwrap"
     # DBOS system database. Empty: a SQLite file under state-dir. Postgres for several replicas.
     database_url: str | None = None
 
@@ -143,6 +153,11 @@ class Settings(_Section):
 
     def scm_of(self, project: ProjectConfig) -> str:
         return project.scm or self.scm_configs[0].key
+
+    def repo_key(self, project: ProjectConfig) -> str:
+        """What a project's test environments are keyed by (forge and repository): jobs and MCP
+        sessions of the same repository share them."""
+        return f"{self.scm_of(project)}:{project.scm_repo}"
 
     def secret_env_names(self) -> list[str]:
         """Every environment variable the configuration reads a secret from."""

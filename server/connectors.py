@@ -14,6 +14,7 @@ process imports only the connectors its configuration uses (an SDK import costs 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from common.config import ConnectorConfig, ConnectorContext
@@ -107,3 +108,26 @@ def build_provider(llm: LlmConfig, env: ConnectorContext) -> ModelProvider:
         raise ProviderUnavailable(f"llm.provider {llm.provider!r} is unknown (known: {', '.join(names('provider'))})")
     provider: ModelProvider = cls.from_config(llm, env)
     return provider
+
+
+@dataclass
+class Connectors:
+    """Every configured source, forge and notifier, built once per process: the start-up check,
+    the webhook routes and the jobs use the same instances (and so the same connection pools,
+    a forge's write lock and spacing), and shutdown closes them."""
+
+    sources: dict[str, ErrorSource]
+    forges: dict[str, ScmProvider]
+    notifiers: list[Notifier]
+
+    @classmethod
+    def build(cls, settings: Settings, secrets: Secrets) -> Connectors:
+        return cls(sources=build_sources(settings, secrets), forges=build_forges(settings, secrets),
+                   notifiers=build_notifiers(settings, secrets))
+
+    async def aclose(self) -> None:
+        """Release every connector's pooled connections."""
+        for connector in [*self.sources.values(), *self.forges.values(), *self.notifiers]:
+            close = getattr(connector, "aclose", None)  # a notifier that holds no client has none
+            if close is not None:
+                await close()

@@ -15,26 +15,41 @@ from server import connectors
 from server.config import Secrets, Settings
 
 
-def warnings(settings: Settings, secrets: Secrets) -> list[str]:
+def warnings(settings: Settings, secrets: Secrets, built: connectors.Connectors | None = None) -> list[str]:
     from agent.provider import ProviderUnavailable
+
+    built = built or connectors.Connectors.build(settings, secrets)
 
     found: list[str] = []
     try:
         connectors.build_provider(settings.llm, connectors.context(settings, secrets))
     except ProviderUnavailable as exc:
         found.append(f"llm: {exc}; every fix job will fail until it is set")
-    for name, source in connectors.build_sources(settings, secrets).items():
+    for name, source in built.sources.items():
         if not getattr(source, "accepts_webhooks", True):
             found.append(f"source {name}: its webhook secret is not set; every webhook to /api/webhook/{name} "
                          "will be refused (401)")
-    forges = connectors.build_forges(settings, secrets)
     for project in settings.projects:
-        forge = forges[settings.scm_of(project)]
+        forge = built.forges[settings.scm_of(project)]
         remote = project.clone_url or forge.clone_url(project.scm_repo)
         if forge.git_token() is None and not is_local_url(remote) and not settings.behavior.dry_run:
             found.append(f"project {project.source_project}: forge {forge.name} has no token (its token-env "
                          "variable is not set): private repositories cannot be cloned and no pull request opened")
+    found += sandbox_warnings(settings)
     return found
+
+
+def sandbox_warnings(settings: Settings) -> list[str]:
+    """`sandbox: none`, or a sandbox that cannot start while projects have tests to run."""
+    from execution.engine import TestEngine
+
+    tested = [p.source_project for p in settings.projects if p.tests is not None]
+    if settings.sandbox == "none":
+        return ["sandbox: none: the projects' tests and LLM-written code run WITHOUT isolation (they can reach "
+                "the network, this machine's files and processes); use it only on a machine that holds nothing else"]
+    if tested and (reason := TestEngine(settings.state_dir, settings.sandbox).unavailable()) is not None:
+        return [f"projects {', '.join(tested)}: their tests cannot run: {reason}"]
+    return []
 
 
 def port_problem(host: str, port: int) -> str | None:

@@ -25,19 +25,22 @@ from agent.pricing import cost_usd
 from agent.replay_provider import Recording, ReplayProvider
 from domain import Confidence, ErrorEvent, FileChange
 from evals.recorder import _context_pairs, ingest_to_api, rewrite_paths
+from execution.config import TestsConfig
+from execution.engine import TestEngine
 from sources.sentry.parser import is_api_format, parse_event
 from sources.sentry.webhook import fix_request
 from tests.fixtures_path import shared_dir
 from tests.test_tools_files import git
-from tools.base import ToolContext
+from tools.base import ToolContext, ToolOutcome
 from tools.patch import apply_changes
-from tools.registry import WORKTREE_TOOLS
+from tools.registry import TEST_TOOLS, Registry, call_tool, tools_for
 
 ASSETS = Path(__file__).resolve().parents[1] / "server" / "demo_assets"
 SAMPLE = ASSETS / "sample"
 REAL = shared_dir() / "fixtures" / "sentry" / "real"
 
-BUG_TEST = "tests/test_api.py::test_quote_from_query_string"
+BUG_TEST = "tests/test_api.py::ApiTest::test_quote_from_query_string"
+REPRO_TEST = "tests/test_quote_quantity.py"
 CRASH_LINE = "    gross = product.unit_price * item.quantity"
 ERROR_VALUE = "can't multiply sequence by non-int of type 'decimal.Decimal'"
 
@@ -78,7 +81,7 @@ def sample_repo(tmp_path: Path) -> Path:
 def _run_sample_tests(root: Path) -> tuple[int, dict[str, int], list[str]]:
     """(exit code, {"passed": n, "failed": m}, failed test ids) of the sample's own suite."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PYTHONPATH", None)  # the sample must import `shop` through its own pytest.ini
+    env.pop("PYTHONPATH", None)  # the sample must import `shop` from its own root (tests/ is a package)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider"],
         cwd=root, env=env, capture_output=True, text=True, timeout=120,
@@ -100,7 +103,8 @@ def test_package_layout() -> None:
     # (and make setuptools treat the sample as part of autofixer).
     assert not (SAMPLE / ".git").exists()
     assert not (SAMPLE / "__init__.py").exists()
-    assert (SAMPLE / "pytest.ini").is_file()
+    # Plain unittest, so its environment needs nothing from a package registry (the demo is offline).
+    assert (SAMPLE / "tests" / "__init__.py").is_file() and not (SAMPLE / "tests" / "conftest.py").exists()
 
 
 def test_only_the_bug_test_fails_before_the_fix(sample_repo: Path) -> None:
@@ -113,19 +117,25 @@ def test_only_the_bug_test_fails_before_the_fix(sample_repo: Path) -> None:
 def test_recorded_patch_fixes_the_sample(sample_repo: Path) -> None:
     _, before, _ = _run_sample_tests(sample_repo)
     changes = _recorded_changes()
-    assert [c.file for c in changes] == ["shop/orders.py"]  # the parser, not the crashing pricing code
-    diff = apply_changes(sample_repo, changes)
+    # A new reproduction test, then the fix in the parser, not in the crashing pricing code.
+    assert [(c.file, bool(c.original)) for c in changes] == [(REPRO_TEST, False), ("shop/orders.py", True)]
+    apply_changes(sample_repo, changes[:1])
+    code, _, failed = _run_sample_tests(sample_repo)
+    assert failed == [BUG_TEST, f"{REPRO_TEST}::QuoteQuantityFromQueryStringTest::"
+                      "test_quantity_from_the_query_string_is_priced_as_a_number"]  # it reproduces the crash
+    diff = apply_changes(sample_repo, changes[1:])
     assert "+    return LineItem(sku=sku.strip().upper(), quantity=int(str(quantity).strip()))" in diff
     assert "pricing.py" not in diff
     code, after, failed = _run_sample_tests(sample_repo)
     assert (code, failed) == (0, [])
-    assert after == {"passed": before["passed"] + before["failed"]}
+    assert after == {"passed": before["passed"] + before["failed"] + 1}
 
 
 def test_patch_original_is_copied_exactly_from_the_file() -> None:
     source = (SAMPLE / "shop" / "orders.py").read_text(encoding="utf-8")
     for change in _recorded_changes():
-        assert source.count(change.original) == 1
+        if change.original:  # an empty one creates a file
+            assert source.count(change.original) == 1
 
 
 # ---------------------------------------------------------------------------- the recorded event
@@ -269,8 +279,9 @@ def test_turns_are_a_labelled_recording_of_valid_tool_calls() -> None:
     recording = _recording()
     assert recording.label == "scripted demonstration turns written for the bundled sample project, not a live model"
     names = [call.name for turn in recording.turns for call in turn.tool_calls]
-    assert names == ["get_stacktrace", "read_file", "search_repo", "read_file", "propose_patch", "submit_fix"]
-    tools = {t.name: t for t in WORKTREE_TOOLS}
+    assert names == ["get_stacktrace", "read_file", "search_repo", "read_file", "propose_patch", "run_tests",
+                     "propose_patch", "run_tests", "submit_fix"]
+    tools = {t.name: t for t in TEST_TOOLS}
     ids = []
     for turn in recording.turns:
         assert turn.text.strip() and turn.stop_reason == "tool_use"
@@ -283,13 +294,15 @@ def test_turns_are_a_labelled_recording_of_valid_tool_calls() -> None:
     assert submit.confidence == Confidence.HIGH  # type: ignore[attr-defined]
     assert submit.pr_title.startswith("fix: ")  # type: ignore[attr-defined]
     assert "shop/orders.py" in submit.pr_body  # type: ignore[attr-defined]
+    assert submit.reproduction_test == REPRO_TEST  # type: ignore[attr-defined]
 
 
 def test_turns_belong_to_the_current_prompts() -> None:
-    """The turns were written against today's prompts, tools and nudges. When those change,
-    check the turns still make sense and replay (this file's tests do both), then set the
-    recording's prompt_version to the new `agent.loop.prompt_version()`."""
-    assert _recording().prompt_version == prompt_version()
+    """The turns were written against today's prompts, tools and nudges (the sample has tests, so
+    the tools include run_tests). When those change, check the turns still make sense and replay
+    (this file's tests do both), then set the recording's prompt_version to the new
+    `agent.loop.prompt_version(TEST_TOOLS)`."""
+    assert _recording().prompt_version == prompt_version(TEST_TOOLS)
 
 
 def test_turn_usage_is_priced_at_sonnet_rates() -> None:
@@ -307,18 +320,36 @@ def test_turn_usage_is_priced_at_sonnet_rates() -> None:
         assert (u.steps, u.tool_calls) == (1, len(turn.tool_calls))
 
 
-async def test_recording_replays_through_the_agent_loop(sample_repo: Path) -> None:
-    """The demo's path: the replay provider plays the turns against the real tools."""
+async def test_recording_replays_through_the_agent_loop(sample_repo: Path, tmp_path: Path) -> None:
+    """The demo's path: the replay provider plays the turns against the real tools, and the
+    run_tests calls really run the sample's tests in the sandbox."""
     progress: list[Progress] = []
-    ctx = ToolContext(worktree=sample_repo, event=parse_event(_event()))
-    result = await run_agent(ReplayProvider(_recording()), WORKTREE_TOOLS, ctx, on_progress=progress.append)
+    engine = TestEngine(tmp_path / "state")
+    if (why := engine.unavailable()) is not None:
+        pytest.skip(f"no sandbox here: {why}")
+    ctx = ToolContext(worktree=sample_repo, event=parse_event(_event()), tests=TestsConfig(runner="unittest"),
+                      engine=engine, repo_key="acme/shop")
+    runs: list[str] = []
+
+    async def call(tools: Registry[ToolContext], ctx: ToolContext, name: str, arguments: Any) -> ToolOutcome:
+        outcome = await call_tool(tools, ctx, name, arguments)
+        if name == "run_tests":
+            runs.append(outcome.text)
+        return outcome
+
+    result = await run_agent(ReplayProvider(_recording()), tools_for(ctx), ctx, on_progress=progress.append,
+                             call_tool=call)
     assert result.exit_reason == "submitted"
-    assert result.confidence == Confidence.HIGH
-    assert [c.file for c in result.changes] == ["shop/orders.py"]
+    assert result.confidence == Confidence.HIGH and result.reproduction_test == REPRO_TEST
+    assert [c.file for c in result.changes] == [REPRO_TEST, "shop/orders.py"]
     assert "quantity=int(str(quantity).strip())" in result.diff
-    assert result.usage.steps == 6 and result.usage.tool_calls == 6
+    assert result.usage.steps == 9 and result.usage.tool_calls == 9
     errors = [p for p in progress if p.kind == "tool_result" and p.is_error]
     assert errors == []
+    # What the turns' text says happened really happened: the new test failed with the event's
+    # TypeError, and after the fix the whole suite passed.
+    assert runs[0].startswith("FAILED") and "TypeError" in runs[0], runs
+    assert runs[1].startswith("PASSED"), runs
     code, _, failed = _run_sample_tests(sample_repo)
     assert (code, failed) == (0, [])
 

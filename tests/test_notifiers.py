@@ -223,3 +223,16 @@ def test_messages_carry_the_diff_stat_never_the_code() -> None:
     analysis = build("analysis", held_back()).text()
     assert "No pull request: confidence MEDIUM is below HIGH" in analysis
     assert "https://sentry.io/organizations/acme/issues/42/" in analysis
+
+
+def test_messages_say_what_the_pipelines_test_runs_showed() -> None:
+    from domain.validation import Validation
+
+    failing = Validation(verdict="regressions", reason="1 test(s) fail after the fix",
+                         regressions=["tests/test_cart.py::test_total"])
+    text = build("analysis", held_back().model_copy(update={"validation": failing})).text()
+    assert "Tests: tests failing: tests/test_cart.py::test_total" in text
+    capped = Validation(verdict="unavailable", reason="bubblewrap cannot start")
+    assert "Tests: not validated (bubblewrap cannot start)" in build("pr_opened", opened().model_copy(
+        update={"validation": capped})).text()
+    assert "Tests:" not in build("pr_opened", opened()).text()

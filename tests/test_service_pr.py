@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,20 @@ GITHUB_TOKEN = "test-github-token-not-real"
 ISSUES = ["5001", "5002", "5003", "5004", "5005"]
 
 
-@pytest.fixture(scope="module")
-def forge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeGitHub, str, Path]]:
-    root = tmp_path_factory.mktemp("forge")
-    work = make_shop_repo(root / "work")
-    bare = root / "acme" / "shop.git"
-    _git(root, "clone", "-q", "--bare", str(work), str(bare))
+@contextmanager
+def github_serving(work: Path) -> Iterator[tuple[FakeGitHub, str, Path]]:
+    """A fake GitHub serving `work` (a git repository) as acme/shop, from a bare clone beside it."""
+    bare = work.parent / "acme" / "shop.git"
+    _git(work.parent, "clone", "-q", "--bare", str(work), str(bare))
     fake = FakeGitHub(token=GITHUB_TOKEN, repo_paths={"acme/shop": bare})
     with serve_app(fake.app) as url:
         yield fake, url, bare
+
+
+@pytest.fixture(scope="module")
+def forge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeGitHub, str, Path]]:
+    with github_serving(make_shop_repo(tmp_path_factory.mktemp("forge") / "work")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +87,8 @@ def test_a_new_issue_becomes_a_pull_request(service: Service, forge: tuple[FakeG
     github, _, bare = forge
     outcome = _run(service, llm[0], "5001", SCRIPT)
     assert outcome["state"] == "done", outcome
+    # A project without `tests:` runs no validate step, and its PR has no Validation section.
+    assert "validate" not in outcome["stages"] and outcome["validation"] is None
     publication = outcome["publication"]
     assert publication["state"] == "opened" and outcome["pr_url"].endswith(f"/pull/{publication['pr_number']}")
     pull = next(p for p in github.pulls["acme/shop"] if p["head"]["ref"] == "fix/auto-fixer-sentry-5001")
@@ -91,6 +99,7 @@ def test_a_new_issue_becomes_a_pull_request(service: Service, forge: tuple[FakeG
                  "`shop/cart.py`: Treat a missing discounts mapping", "**Confidence:** HIGH",
                  "/organizations/test-org/issues/5001/", "model turns", "must be reviewed by a person"):
         assert part in body, part
+    assert "## Validation" not in body
     assert [label["name"] for label in pull["labels"]] == ["auto-fix", "ai-generated", "confidence-high"]
     # The pushed branch holds exactly the proposed change, in one commit by the bot identity.
     diff = _branch_diff(bare, "fix/auto-fixer-sentry-5001")

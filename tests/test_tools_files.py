@@ -10,6 +10,7 @@ import pytest
 
 from tools.base import ToolContext, ToolError
 from tools.files import list_files, read_file, search_repo
+from tools.patch import propose_patch
 from tools.paths import resolve_in_worktree
 from tools.registry import Registry, call_tool
 
@@ -204,22 +205,37 @@ async def test_read_file_empty_and_crlf(ctx: ToolContext, repo: Path) -> None:
 # ------------------------------------------------------------------ search_repo
 
 
-async def test_search_literal_finds_tracked_and_untracked_not_ignored(ctx: ToolContext, repo: Path) -> None:
-    (repo / "src/new_module.py").write_text("x = User()\n")
+async def test_search_finds_tracked_files_and_the_files_the_edits_created(ctx: ToolContext, repo: Path) -> None:
+    # As `git grep` searches by default: tracked files, plus what propose_patch created (untracked);
+    # not every untracked file (walking the worktree for them doubled the cost of each search).
+    out = await call_tool(Registry([search_repo, propose_patch]), ctx, "propose_patch", {"changes": [
+        {"file": "src/new_module.py", "original": "", "modified": "x = User()\n"},
+        {"file": "a_first.py", "original": "", "modified": "User = 1\n"},
+    ]})
+    assert not out.is_error, out.text
     (repo / "build").mkdir()
-    (repo / "build/out.py").write_text("User\n")
-    (repo / "debug.log").write_text("User\n")
+    (repo / "build/out.py").write_text("User\n")  # ignored
+    (repo / "debug.log").write_text("User\n")  # ignored
+    (repo / "scratch.py").write_text("User\n")  # untracked, not ours: left out, as git grep does
     text, is_error = await call(ctx, "search_repo", query="User")
     assert not is_error
-    assert "src/app/models.py:1: class User:" in text
-    assert "src/app/views.py:1: from app.models import User" in text
-    assert "src/new_module.py:1: x = User()" in text
-    assert "build/" not in text and "debug.log" not in text
-    assert text.startswith("3 matches")
+    assert text.splitlines()[1:] == [  # one path order across tracked and created files
+        "a_first.py:1: User = 1",
+        "src/app/models.py:1: class User:",
+        "src/app/views.py:1: from app.models import User",
+        "src/new_module.py:1: x = User()",
+    ]
+    assert text.startswith("4 matches")
+    text, _ = await call(ctx, "search_repo", query="User", path_glob="src/*.py")
+    assert text.splitlines() == ["1 match for text 'User' in 'src/*.py':", "src/new_module.py:1: x = User()"]
+    text, _ = await call(ctx, "search_repo", query="User", max_results=1)
+    assert text.splitlines() == ["1 of 4 matches shown for text 'User' (in path order). "
+                                 "Narrow the query or use path_glob to see the others.", "a_first.py:1: User = 1"]
 
 
 async def test_search_bounds_results_and_counts_the_cut(ctx: ToolContext, repo: Path) -> None:
     (repo / "many.py").write_text("".join(f"hit_{i} = {i}\n" for i in range(60)))
+    git(repo, "add", "many.py")  # searched as a tracked file
     text, _ = await call(ctx, "search_repo", query="hit_")
     lines = [ln for ln in text.splitlines() if ln.startswith("many.py:")]
     assert len(lines) == 50
@@ -232,6 +248,7 @@ async def test_search_bounds_results_and_counts_the_cut(ctx: ToolContext, repo: 
 
 async def test_search_caps_max_results_at_200(ctx: ToolContext, repo: Path) -> None:
     (repo / "lots.txt").write_text("tok\n" * 1234)
+    git(repo, "add", "lots.txt")  # searched as a tracked file
     text, _ = await call(ctx, "search_repo", query="tok", max_results=1000)
     assert text.startswith("200 of 1,234 matches shown")
     assert "capped at 200" in text
@@ -241,6 +258,7 @@ async def test_search_caps_max_results_at_200(ctx: ToolContext, repo: Path) -> N
 async def test_search_large_output_counts_every_match(ctx: ToolContext, repo: Path) -> None:
     # Enough output to span many pipe reads: the count past the cut must still be exact.
     (repo / "gen.txt").write_text("".join(f"needle {'x' * 80} {i}\n" for i in range(30_000)))
+    git(repo, "add", "gen.txt")  # searched as a tracked file
     text, _ = await call(ctx, "search_repo", query="needle", path_glob="gen.txt")
     assert text.startswith("50 of 30,000 matches shown")
 
@@ -270,6 +288,7 @@ async def test_search_query_starting_with_dash_is_not_an_option(ctx: ToolContext
 async def test_search_path_glob_filters(ctx: ToolContext, repo: Path) -> None:
     (repo / "docs").mkdir()
     (repo / "docs/user.md").write_text("User guide\n")
+    git(repo, "add", "docs/user.md")
     text, _ = await call(ctx, "search_repo", query="User", path_glob="*.py")
     assert "src/app/models.py" in text and "docs/user.md" not in text
     text, _ = await call(ctx, "search_repo", query="User", path_glob="src/**/views.py")
@@ -299,6 +318,7 @@ async def test_search_does_not_follow_symlinks_out_of_the_worktree(
     (outside / "secret.txt").write_text("TOP_SECRET_VALUE\n")
     (repo / "file_link").symlink_to(outside / "secret.txt")
     (repo / "dir_link").symlink_to(outside)
+    git(repo, "add", "file_link", "dir_link")  # tracked, so searched if git followed them
     text, _ = await call(ctx, "search_repo", query="TOP_SECRET_VALUE")
     assert text.startswith("No matches")
 

@@ -1,7 +1,8 @@
-"""Jobs accepted by the previous release (workflow version fix-issue-v1) run after an upgrade.
+"""Jobs accepted by earlier releases (workflow versions fix-issue-v1 and v3) run after an upgrade.
 
 v2 appended steps (notify) to v1's sequence, so a v1 job's checkpoints are a prefix of v2's; v3
-(trigger rules) runs requests without `check_triggers` exactly as v2 did, so both stay adoptable.
+(trigger rules) runs requests without `check_triggers` exactly as v2 did, and v4 (validation) runs
+requests without `validate_fix` exactly as v3 did, so all stay adoptable.
 Two kinds of old job are checked against the real service: one only ENQUEUED by the old release
 (its inputs in the old shape, with `org`), and one PENDING mid-run when the old process died.
 """
@@ -58,10 +59,10 @@ def _sql(url: str, statement: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_jobs_of_the_previous_release_resume_after_the_upgrade(tmp_path: Path, store: str) -> None:
-    assert pipeline.WORKFLOW_VERSION == "fix-issue-v3"
-    assert {"fix-issue-v1", "fix-issue-v2"} <= set(pipeline.COMPATIBLE_VERSIONS)
+    assert pipeline.WORKFLOW_VERSION == "fix-issue-v4"
+    assert {"fix-issue-v1", "fix-issue-v2", "fix-issue-v3"} <= set(pipeline.COMPATIBLE_VERSIONS)
     fake = FakeSentry(token=SENTRY_TOKEN, org="test-org")
-    for issue in ("9990010", "9990011"):
+    for issue in ("9990010", "9990011", "9990012"):
         _add_issue(fake, issue)
     fake.fail_next("9990010", Failure(None, hang_seconds=30))  # in flight when the process dies
     database_url, sql_url, table = _store(store, tmp_path)
@@ -91,18 +92,23 @@ def test_jobs_of_the_previous_release_resume_after_the_upgrade(tmp_path: Path, s
                                 "workflow_id": "sentry:test-org:9990011", "app_version": "fix-issue-v1"},
                                {"org": "test-org", "issue_id": "9990011", "project": "front-end", "title": "",
                                 "trigger": "issue.created"})
+                # …and one queued by v3, in v3's shape (trigger rules, no `validate_fix`).
+                client.enqueue({"workflow_name": pipeline.WORKFLOW_NAME, "queue_name": pipeline.QUEUE_NAME,
+                                "workflow_id": "sentry:test-org:9990012", "app_version": "fix-issue-v3"},
+                               {"source": "sentry", "issue_id": "9990012", "project": "front-end", "title": "",
+                                "trigger": "issue.created", "check_triggers": True})
             finally:
                 client.destroy()
-            assert versions() == {"fix-issue-v1"}
+            assert versions() == {"fix-issue-v1", "fix-issue-v3"}
 
             new.port, new.url = old.port, old.url
             new.start()
-            for issue in ("9990010", "9990011"):
+            for issue in ("9990010", "9990011", "9990012"):
                 job = new.wait_job(f"sentry:test-org:{issue}", timeout=30)
                 assert job["workflow_status"] == "SUCCESS" and job["outcome"]["stages"] == ["fetch_event", "fix"], job
                 assert job["outcome"]["source"] == "sentry"
             assert versions() == {pipeline.WORKFLOW_VERSION}
-            assert "adopted 2 unfinished job(s)" in new.log()
+            assert "adopted 3 unfinished job(s)" in new.log()
         finally:
             old.kill()
             new.stop()

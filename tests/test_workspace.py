@@ -714,6 +714,76 @@ async def test_one_spare_two_concurrent_jobs(source: Path, workspaces: Workspace
     assert a.path != b.path
 
 
+async def test_a_pool_of_spares_serves_a_burst_of_jobs(source: Path, tmp_path: Path) -> None:
+    wss = Workspaces(tmp_path / "state", spares=2)
+    async with wss.checkout(str(source), "main", "warmup") as ws:
+        mirror = ws.mirror
+    await wss.aclose()
+    assert [p.exists() for p in wss.spare_paths(mirror)] == [True, True]
+    claimed = asyncio.Event()
+
+    async def job(name: str) -> Workspace:
+        async with wss.checkout(str(source), "main", name) as ws:
+            if claimed.is_set():
+                return ws
+            claimed.set()
+            await asyncio.sleep(0.2)  # both jobs hold their worktrees at once, as two workers would
+            return ws
+
+    a, b = await asyncio.gather(job("a"), job("b"))
+    assert a.prewarmed and b.prewarmed and a.path != b.path  # not one spare and a full checkout
+    await wss.aclose()
+    assert all(p.exists() for p in wss.spare_paths(mirror))  # refilled for the next burst
+    wss.discard_spares()
+    assert not any(p.exists() for p in wss.spare_paths(mirror))
+
+
+async def test_a_job_waits_for_the_spare_being_built_rather_than_check_out_beside_it(
+    source: Path, workspaces: Workspaces, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_build = workspaces._build_spare
+
+    def slow_build(*args: Any) -> None:
+        time.sleep(0.5)  # a large checkout on a busy disk
+        real_build(*args)
+
+    monkeypatch.setattr(workspaces, "_build_spare", slow_build)
+    # The first job starts building the spare; the second arrives while it is being written.
+    async with (workspaces.checkout(str(source), "main", "job-1") as first,
+                workspaces.checkout(str(source), "main", "job-2") as second):
+        assert not first.prewarmed and second.prewarmed
+    await workspaces.aclose()
+
+
+async def test_the_job_does_not_wait_for_its_worktree_to_be_deleted(
+    source: Path, workspaces: Workspaces, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deleting, release, deleted = threading.Event(), threading.Event(), threading.Event()
+    real_rmtree = shutil.rmtree
+
+    def slow_rmtree(path: Any, *args: Any, **kwargs: Any) -> None:
+        if not Path(path).name.startswith(".trash-"):
+            return real_rmtree(path, *args, **kwargs)
+        deleting.set()
+        release.wait(5)  # thousands of files on a busy disk
+        real_rmtree(path, *args, **kwargs)
+        deleted.set()
+
+    monkeypatch.setattr(ws_mod.shutil, "rmtree", slow_rmtree)
+    async with workspaces.checkout(str(source), "main", "job-1") as ws:
+        path, mirror = ws.path, ws.mirror
+    # Back from the block (the worker slot is free) while the files are still being deleted.
+    assert not deleted.is_set()
+    assert await asyncio.to_thread(deleting.wait, 5)
+    assert not path.exists()
+    async with workspaces.checkout(str(source), "main", "job-1") as again:  # a retry gets the path at once
+        assert again.path == path and (again.path / "app/main.py").exists()
+    release.set()
+    await workspaces.aclose()
+    assert not list(workspaces.worktrees_dir.glob(".trash-*"))
+    assert str(path) not in worktree_list(mirror)
+
+
 async def test_tampered_spare_is_reset_to_the_commit(source: Path, workspaces: Workspaces) -> None:
     async with workspaces.checkout(str(source), "main", "warmup") as ws:
         mirror = ws.mirror

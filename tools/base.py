@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar
 from pydantic import BaseModel
 
 from domain import ErrorEvent, FileChange
-from tools.policy import DEFAULT_POLICY, PatchPolicy
+from tools.policy import DEFAULT_POLICY, PatchPolicy, TestFilePolicy
 from tools.schema import args_schema
 
 if TYPE_CHECKING:
+    from execution.config import TestsConfig
+    from execution.engine import TestEngine
     from tools.mapping import FrameMapper
 
 
@@ -57,10 +59,25 @@ class ToolContext:
     submission: dict[str, Any] | None = None
     # get_stacktrace's frame mapper, kept with the (worktree, source root) it was built for.
     frame_mapper: tuple[tuple[str, str], FrameMapper] | None = field(default=None, repr=False)
+    # What run_tests needs: the service's engine, the project's `tests:` block, and the key its
+    # environments are built under (Settings.repo_key). Absent: the project has no tests to run.
+    engine: TestEngine | None = field(default=None, repr=False)
+    tests: TestsConfig | None = None
+    repo_key: str = ""
 
     @property
     def diff_base(self) -> str:
         return self.base_sha or "HEAD"
+
+    @property
+    def test_files(self) -> TestFilePolicy | None:
+        """What propose_patch may do to test files (None: no tests configured, no extra rule)."""
+        return None if self.tests is None else TestFilePolicy(runner=self.tests.runner, test_dir=self.tests.test_dir)
+
+    @property
+    def created(self) -> frozenset[str]:
+        """Files this run created (its own new tests among them): they stay editable."""
+        return frozenset(c.file for c in self.applied if not c.original)
 
 
 # --- the declaration ------------------------------------------------------------------------------
@@ -140,6 +157,7 @@ def tool(
     audience: Audience = "both",
     name: str | None = None,
     args: type[BaseModel] | None = None,
+    deterministic: bool = True,
 ) -> Callable[[Run[C, A]], Tool[C, A]]:
     """Declare a tool from its run function: the name defaults to the function's, the argument
     model to the type of its second parameter."""
@@ -147,7 +165,7 @@ def tool(
     def declare(run: Run[C, A]) -> Tool[C, A]:
         model = args or _args_model(run)
         return Tool(name=name or run.__name__, title=title, description=description, args=model,  # type: ignore[arg-type]
-                    annotations=annotations, run=run, audience=audience)
+                    annotations=annotations, run=run, audience=audience, deterministic=deterministic)
 
     return declare
 

@@ -11,6 +11,7 @@ anything.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.git import Git, GitError, GitResult, literal
+from domain import FileChange
 from tools.base import ToolContext, ToolError, reads, tool
 from tools.paths import normalize_rel_path, read_text, rel_to_worktree, resolve_in_worktree, split_lines
 from tools.policy import glob_match
@@ -208,15 +210,20 @@ def _parse_grep_line(raw: bytes) -> tuple[str, int, str] | None:
 
 
 async def git_grep(
-    worktree: Path, query: str, *, regex: bool, pathspecs: list[str], keep: int, timeout: float = SEARCH_TIMEOUT_S
+    worktree: Path, query: str, *, regex: bool, pathspecs: list[str], keep: int, timeout: float = SEARCH_TIMEOUT_S,
+    files: list[str] | None = None,
 ) -> GrepResult:
-    """Run git grep, keep the first `keep` matches and only count the rest.
+    """Run git grep over the tracked files (or only over `files`, tracked or not), keep the first
+    `keep` matches and only count the rest.
 
     The output is streamed: after `keep` lines we stop parsing and just count newlines, so a
     query matching a million lines costs memory for `keep` of them and little CPU beyond git's.
     """
     mode = await _regex_flag(worktree) if regex else "-F"
-    args = ("grep", "-n", "-z", "-I", "--untracked", "--no-color", mode, "-e", query, "--", *pathspecs)
+    # Not --untracked: walking the worktree for untracked files doubles the cost of a search.
+    scope = ("--no-index",) if files is not None else ()
+    args = ("grep", *scope, "-n", "-z", "-I", "--no-color", mode, "-e", query, "--",
+            *(pathspecs if files is None else map(literal, files)))
     result = GrepResult(matches=[], total=0)
 
     async def consume(stdout: asyncio.StreamReader) -> None:
@@ -302,8 +309,33 @@ async def search_repo(ctx: ToolContext, args: SearchRepoArgs) -> str:
         f" (max_results is capped at {SEARCH_MAX_RESULTS})" if args.max_results > SEARCH_MAX_RESULTS else ""
     )
     pathspecs = glob_pathspecs(args.path_glob) if args.path_glob is not None else []
-    res = await git_grep(ctx.worktree.resolve(), args.query, regex=args.regex, pathspecs=pathspecs, keep=keep)
+    root = ctx.worktree.resolve()
+    res = await git_grep(root, args.query, regex=args.regex, pathspecs=pathspecs, keep=keep)
+    created = await _created_files(root, ctx.applied)
+    if args.path_glob is not None:
+        created = [f for f in created if glob_match(args.path_glob, f)]
+    if created:
+        res = _merged(res, await git_grep(root, args.query, regex=args.regex, pathspecs=[], keep=keep, files=created),
+                      keep)
     return _format_matches(res, args, capped_note)
+
+
+async def _created_files(worktree: Path, applied: list[FileChange]) -> list[str]:
+    """The files this run's edits created (untracked, not ignored, still there): the search of
+    the tracked files misses them, so they are searched on their own. Naming each file keeps
+    git from walking the worktree, which is what made `--untracked` cost a whole second search."""
+    edited = sorted({c.file for c in applied})
+    if not edited:
+        return []
+    listed = await run_git(worktree, "ls-files", "-z", "--others", "--exclude-standard", "--", *map(literal, edited))
+    return sorted(p for p in listed.stdout.decode("utf-8", errors="replace").split("\x00") if p)
+
+
+def _merged(tracked: GrepResult, created: GrepResult, keep: int) -> GrepResult:
+    """Both searches' matches in path order (as one git grep would list them), cut at `keep`."""
+    matches = list(heapq.merge(tracked.matches, created.matches, key=lambda m: m[0].encode()))[:keep]
+    return GrepResult(matches=matches, total=tracked.total + created.total,
+                      timed_out=tracked.timed_out or created.timed_out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from domain import Confidence, FileChange
 from tools.base import Annotations, ToolContext, ToolError, tool
 from tools.files import format_numbered
 from tools.paths import ensure_readable_file, normalize_rel_path, rel_to_worktree, resolve_in_worktree, split_lines
-from tools.policy import DEFAULT_POLICY, PatchPolicy
+from tools.policy import DEFAULT_POLICY, PatchPolicy, TestFilePolicy
 
 GIT_TIMEOUT_S = 120.0
 DIFF_MAX_CHARS = 20_000  # what propose_patch shows back; the stored diff is never cut
@@ -321,13 +321,27 @@ def _check_policy(policy: PatchPolicy, *paths: str) -> None:
             raise ToolError(f"refused by the patch policy: {reason}. Fix the problem in application code instead.")
 
 
-def _stage_one(root: Path, change: FileChange, policy: PatchPolicy, staged: dict[Path, _Staged]) -> AppliedEdit:
+def _check_tests(policy: PatchPolicy, tests: TestFilePolicy, rel: str, real_rel: str, *, new: bool,
+                 own: bool) -> None:
+    for p in dict.fromkeys((rel, real_rel)):
+        if policy.allows(p):  # the project allowed automatic fixes of this file explicitly
+            continue
+        reason = tests.check(p, new=new, own=own)
+        if reason:
+            raise ToolError(f"refused by the patch policy: {reason}")
+
+
+def _stage_one(root: Path, change: FileChange, policy: PatchPolicy, staged: dict[Path, _Staged],
+               tests: TestFilePolicy | None = None, own: frozenset[str] = frozenset()) -> AppliedEdit:
     rel = normalize_rel_path(change.file)
     if not rel:
         raise ToolError("file is empty; give the path of the file to change")
     resolved = resolve_in_worktree(root, rel, must_exist=False)
     real_rel = rel_to_worktree(root, resolved)
     _check_policy(policy, rel, real_rel)  # both: a harmless-looking symlink may point at a denied file
+    if tests is not None:
+        new = not (resolved.exists() or resolved.is_symlink())
+        _check_tests(policy, tests, rel, real_rel, new=new, own=real_rel in own)
     original = change.original.replace("\r\n", "\n")
     modified = change.modified.replace("\r\n", "\n")
     if original and original == modified:
@@ -362,13 +376,14 @@ def _stage_one(root: Path, change: FileChange, policy: PatchPolicy, staged: dict
 
 
 def _stage_batch(
-    root: Path, changes: Sequence[FileChange], policy: PatchPolicy
+    root: Path, changes: Sequence[FileChange], policy: PatchPolicy, tests: TestFilePolicy | None = None,
+    own: frozenset[str] = frozenset(),
 ) -> tuple[dict[Path, _Staged], list[AppliedEdit]]:
     staged: dict[Path, _Staged] = {}
     applied: list[AppliedEdit] = []
     for n, change in enumerate(changes, 1):
         try:
-            applied.append(_stage_one(root, change, policy, staged))
+            applied.append(_stage_one(root, change, policy, staged, tests, own))
         except ToolError as exc:
             # Every message names the file; with several changes, also say which one failed.
             prefix = f"change {n} of {len(changes)} ({change.file}): " if len(changes) > 1 else ""
@@ -399,12 +414,14 @@ def _write_all(staged: dict[Path, _Staged]) -> None:
         raise ToolError(f"could not write the changes ({exc}); nothing was applied") from None
 
 
-def apply_edits(worktree: Path, changes: Sequence[FileChange], policy: PatchPolicy | None = None) -> list[AppliedEdit]:
-    """Check and apply a batch of edits atomically; raises ToolError (nothing written) on any failure."""
+def apply_edits(worktree: Path, changes: Sequence[FileChange], policy: PatchPolicy | None = None, *,
+                tests: TestFilePolicy | None = None, own: Iterable[str] = ()) -> list[AppliedEdit]:
+    """Check and apply a batch of edits atomically; raises ToolError (nothing written) on any failure.
+    `tests`: the project's test-file rules, with `own` the files this run created itself."""
     if not changes:
         raise ToolError("changes is empty; give at least one edit")
     root = worktree.resolve()
-    staged, applied = _stage_batch(root, changes, policy or DEFAULT_POLICY)
+    staged, applied = _stage_batch(root, changes, policy or DEFAULT_POLICY, tests, frozenset(own))
     _write_all(staged)
     return applied
 
@@ -513,7 +530,8 @@ def _clip(text: str, limit: int) -> str:
 )
 async def propose_patch(ctx: ToolContext, args: ProposePatchArgs) -> str:
     changes = [c.to_domain() for c in args.changes]
-    edits = await asyncio.to_thread(apply_edits, ctx.worktree, changes, ctx.policy)
+    edits = await asyncio.to_thread(apply_edits, ctx.worktree, changes, ctx.policy, tests=ctx.test_files,
+                                    own=ctx.created)
     for change, edit in zip(changes, edits, strict=True):
         ctx.applied.append(change.model_copy(update={"file": edit.file}))
     diff = await asyncio.to_thread(worktree_diff, ctx.worktree, [c.file for c in ctx.applied], ctx.diff_base)
@@ -537,6 +555,10 @@ class SubmitFixArgs(BaseModel):
     pr_body: str = Field(
         min_length=1, description="Pull request description (Markdown): the error, the root cause, the fix."
     )
+    reproduction_test: str | None = Field(
+        default=None, description="Only when the project has tests (run_tests is available): the path of the new "
+        "test file you wrote that reproduces the error (it failed before your fix and passes after it).",
+    )
 
     @field_validator("confidence", mode="before")
     @classmethod
@@ -559,7 +581,7 @@ class SubmitFixArgs(BaseModel):
 async def submit_fix(ctx: ToolContext, args: SubmitFixArgs) -> str:
     if ctx.submission is not None:
         raise ToolError("a fix was already submitted; the run is over")
-    ctx.submission = args.model_dump(mode="json")
+    ctx.submission = args.model_dump(mode="json", exclude_none=True)
     files = sorted({c.file for c in ctx.applied})
     changed = f"{len(files)} file(s) changed: {', '.join(files)}" if files else "no files changed"
     return f"Fix submitted with {args.confidence.value} confidence; {changed}. The run is complete."

@@ -158,9 +158,13 @@ class PatchPolicy(BaseModel):
     use_defaults: bool = True
     max_file_bytes: int = 1024 * 1024
 
+    def allows(self, path: str) -> bool:
+        """The project explicitly allows automatic fixes of `path` (its `allow` globs)."""
+        return any(glob_match(g, path) for g in self.allow)
+
     def check(self, path: str) -> str | None:
         """Return why `path` (worktree-relative) may not be changed, or None if it may."""
-        if any(glob_match(g, path) for g in self.allow):
+        if self.allows(path):
             return None
         rules = list(DEFAULT_DENY) if self.use_defaults else []
         rules += [(g, "denied by this project's patch policy") for g in self.deny]
@@ -184,3 +188,81 @@ class PatchPolicy(BaseModel):
 
 # What propose_patch enforces unless a ToolContext is given a project's own policy.
 DEFAULT_POLICY = PatchPolicy()
+
+
+# --- test files --------------------------------------------------------------------------------
+# With a project's tests configured the agent proves its fix with a new test, so it may create
+# tests; it may never edit an existing one (or what decides which tests run): "fixing" a bug by
+# changing the test that catches it is the cheat this guards against.
+
+_PYTHON_TESTS = ("test_*.py", "*_test.py")
+_NODE_TESTS = tuple(f"*.{kind}.{ext}" for kind in ("test", "spec") for ext in ("js", "mjs", "cjs", "ts", "jsx", "tsx"))
+# How a new test of each runner must be named (exit-code runs anything: either language's names).
+TEST_NAMES: dict[str, tuple[str, ...]] = {
+    "pytest": _PYTHON_TESTS, "unittest": _PYTHON_TESTS, "node": _NODE_TESTS, "npm": _NODE_TESTS,
+    "exit-code": _PYTHON_TESTS + _NODE_TESTS,
+}
+# Folders that hold tests in most projects, whatever the configured test-dir says.
+_TEST_DIRS = ("test", "tests", "__tests__", "spec", "specs", "testing")
+# Files that decide which tests run and how: a change to one can turn a failing test green.
+TEST_CONFIG_FILES = (
+    "conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", "noxfile.py", "package.json",
+    ".mocharc*", "jest.config.*", "vitest.config.*", "karma.conf.*", ".nycrc*", ".c8rc*",
+)
+
+
+class TestFilePolicy(BaseModel):
+    """Which test files propose_patch may write when a project has `tests:` configured: new
+    tests under `test_dir`, named like the runner's tests; never an existing test, test helper
+    or test configuration (a file this run created itself stays editable)."""
+
+    __test__ = False
+    model_config = ConfigDict(frozen=True)
+
+    runner: str
+    test_dir: str
+
+    def _named_like_a_test(self, path: str) -> bool:
+        names = TEST_NAMES.get(self.runner, TEST_NAMES["exit-code"])
+        if any(glob_match(name, path) for name in names):
+            return True
+        # node --test also runs every script in a test/ folder.
+        return (self.runner in ("node", "npm") and self.test_dir.rsplit("/", 1)[-1] == "test"
+                and self._in_test_dir(path) and path.rsplit(".", 1)[-1] in ("js", "mjs", "cjs"))
+
+    def _in_test_dir(self, path: str) -> bool:
+        return path.startswith(self.test_dir + "/")
+
+    def looks_like_test(self, path: str) -> bool:
+        """A test, a test helper or fixture (anything in a test folder), or test configuration."""
+        folders = path.split("/")[:-1]
+        return (self._in_test_dir(path) or any(f in _TEST_DIRS for f in folders)
+                or any(glob_match(n, path) for n in TEST_NAMES["exit-code"] + TEST_CONFIG_FILES))
+
+    def is_test(self, path: str) -> bool:
+        """Looks like a test, or is named like one of this runner's."""
+        return self.looks_like_test(path) or self._named_like_a_test(path)
+
+    def check(self, path: str, *, new: bool, own: bool = False) -> str | None:
+        """Why this run may not write `path`, or None. `new`: the file does not exist yet;
+        `own`: this run created it (e.g. its reproduction test)."""
+        if own:
+            return None
+        if any(glob_match(n, path) for n in TEST_CONFIG_FILES):
+            return (f"{path} decides which tests run and how; it cannot be changed by an automatic fix. "
+                    "Fix the problem in application code instead.")
+        if not new:
+            if self.looks_like_test(path):
+                return (f"{path} is an existing test file; tests cannot be edited by an automatic fix, because the "
+                        "fix must make the code pass the tests, not the other way round. Fix the application code; "
+                        f"to prove the fix, create a NEW test file in {self.test_dir}/ instead.")
+            return None
+        if not self.is_test(path):
+            return None  # a new application file
+        example = "reproduce_error.test.js" if self.runner in ("node", "npm") else "test_reproduce_error.py"
+        if not self._in_test_dir(path):
+            return f"new tests go in this project's test folder: create {self.test_dir}/{path.rsplit('/', 1)[-1]}"
+        if not self._named_like_a_test(path) and not path.endswith("/__init__.py"):
+            return (f"{path} is not named like a {self.runner} test; name a new test like "
+                    f"{self.test_dir}/{example} so the test runner collects it")
+        return None

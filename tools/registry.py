@@ -23,6 +23,7 @@ from tools.base import Client, Tool, ToolContext, ToolError, ToolOutcome, ToolSp
 from tools.files import list_files, read_file, search_repo
 from tools.patch import propose_patch, submit_fix
 from tools.stacktrace import get_stacktrace
+from tools.tests import run_tests
 
 log = logging.getLogger("autofixer.tools")
 
@@ -109,5 +110,16 @@ def _preview(text: str, limit: int = 200) -> str:
 WORKTREE_TOOLS: Registry[ToolContext] = Registry(
     [get_stacktrace, read_file, search_repo, list_files, propose_patch, submit_fix]
 )
+# The same, plus run_tests: for a project with a `tests:` block.
+TEST_TOOLS: Registry[ToolContext] = Registry(
+    [get_stacktrace, read_file, search_repo, list_files, propose_patch, run_tests, submit_fix]
+)
 
-__all__ = ["WORKTREE_TOOLS", "Registry", "call_tool", "parse_args"]
+
+def tools_for(ctx: ToolContext) -> Registry[ToolContext]:
+    """The worktree tools a job's model is offered: run_tests only when the project's tests can be
+    run (a `tests:` block and an engine), so a model never meets a tool that cannot work."""
+    return TEST_TOOLS if ctx.tests is not None and ctx.engine is not None else WORKTREE_TOOLS
+
+
+__all__ = ["TEST_TOOLS", "WORKTREE_TOOLS", "Registry", "call_tool", "parse_args", "tools_for"]

@@ -5,11 +5,13 @@ Cloning a large repository for every error would cost seconds to minutes, so eac
 is cloned once into `state_dir/mirrors/<name>.git` and only fetched at the start of a job.
 The job then gets its own detached worktree from that mirror (`git worktree add` shares the
 object store, so it only writes the checked-out files) and the worktree is removed when the
-job ends. Writing the files of a large checkout still costs ~0.5 s, so after each job starts
-one spare worktree per repository is built in the background; the next job claims it with a
-`git worktree move` (a rename) and an incremental `git checkout` to its target commit, which
-only rewrites the files that differ. Spares are never handed out twice: a job's worktree is
-always removed, never recycled, so no job sees another job's edits.
+job ends. Writing the files of a large checkout still costs ~0.5 s, so a pool of spare
+worktrees per repository (as many as jobs run at once, so a burst of jobs on one repository
+finds one each) is kept filled in the background; a job claims one with a `git worktree move`
+(a rename) and an incremental `git checkout` to its target commit, which only rewrites the files
+that differ. Spares are never handed out twice: a job's worktree is always removed, never
+recycled, so no job sees another job's edits. Removal is a rename at the job's end; deleting
+the files happens in the background, so a job does not hold its worker slot while they go.
 
 Hardening, because repositories and their configuration are not ours to trust (every command
 runs through the shared runner, `common.git`, which applies it):
@@ -32,12 +34,14 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 # is_local_url, split_credentials and TOKEN_USER are re-exported: they were defined here first.
@@ -174,22 +178,31 @@ class Workspaces:
     """Mirrors and per-job worktrees under one state directory."""
 
     def __init__(self, state_dir: Path, *, token_user: str = TOKEN_USER,
-                 fetch_timeout: float = FETCH_TIMEOUT_S, prewarm: bool = True) -> None:
+                 fetch_timeout: float = FETCH_TIMEOUT_S, prewarm: bool = True, spares: int = 1) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.mirrors_dir = self.state_dir / "mirrors"
         self.worktrees_dir = self.state_dir / "worktrees"
         self.token_user = token_user
         self.fetch_timeout = fetch_timeout
-        self.prewarm = prewarm
+        self.prewarm = prewarm and spares > 0
+        self.spares = spares if prewarm else 0  # spare worktrees kept ready per repository
         self._locks: dict[str, asyncio.Lock] = {}
         # monotonic time at which the last fetch of each mirror *started*: a job that asked for
         # fresh data before then is served by that fetch and need not fetch again.
         self._fetch_started: dict[str, float] = {}
-        self._building_spares: set[str] = set()
+        # The mirrors whose spares are being built, and a signal each time one is ready (or the
+        # building stops): threads wait on it for a spare rather than write a competing checkout.
+        self._filling: set[str] = set()
+        self._spares_changed = threading.Condition()
+        # Spares are built on a thread of their own: jobs waiting for one hold threads of the
+        # shared pool, which must not be the threads the build itself waits for.
+        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spare-worktrees")
         self._background: set[asyncio.Task[None]] = set()
+        # Per job id: the prune that makes the mirror forget the job's last worktree.
+        self._forgetting: dict[str, asyncio.Task[None]] = {}
 
     async def aclose(self) -> None:
-        """Wait for background spare builds (call before shutting down the loop)."""
+        """Wait for background work, spare builds and deletions (call before shutting down the loop)."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
@@ -199,8 +212,12 @@ class Workspaces:
     def worktree_path(self, job_id: str) -> Path:
         return self.worktrees_dir / safe_name(job_id)  # safe_name never starts with "."
 
+    def spare_paths(self, mirror: Path) -> list[Path]:
+        """The repository's pool of spare worktrees, one path per slot."""
+        return [self.worktrees_dir / f".spare-{mirror.stem}{f'@{n}' if n else ''}" for n in range(self.spares)]
+
     def spare_path(self, mirror: Path) -> Path:
-        return self.worktrees_dir / f".spare-{mirror.stem}"
+        return self.worktrees_dir / f".spare-{mirror.stem}"  # the pool's first slot
 
     @contextlib.asynccontextmanager
     async def checkout(
@@ -227,14 +244,24 @@ class Workspaces:
         pinned_here = commit is not None and await asyncio.to_thread(self._has_commit, remote, mirror, commit)
         if not pinned_here:
             await self._sync(remote, mirror)  # a pinned commit already in the mirror needs no network
+        if (forgetting := self._forgetting.get(job_id)) is not None:
+            # This job's last worktree (a retry, right after) is still registered at the same path.
+            await asyncio.shield(forgetting)
         ws = await asyncio.to_thread(self._add_worktree, remote, mirror, default_branch, job_id, release, commit)
         if self.prewarm:
             self._schedule_spare(remote, mirror, ws.base_sha)
         try:
             yield ws
         finally:
-            # Shielded so a cancelled job still gets its worktree removed.
-            await asyncio.shield(asyncio.to_thread(self._remove_worktree, remote, mirror, ws.path))
+            # A rename (instant, and so never interrupted by a cancellation): the job's path is
+            # free at once and the slot is released; the files are deleted in the background
+            # (or, if the process dies first, by the start-up sweep of `.trash-*`).
+            trash = self._move_to_trash(ws.path)
+            if trash is not None:
+                forget = self._in_background(asyncio.to_thread(self._prune, remote, mirror))
+                self._forgetting[job_id] = forget
+                forget.add_done_callback(lambda task: self._forgotten(job_id, task))
+                self._in_background(asyncio.to_thread(self._delete_files, trash))
 
     async def resolve(self, clone_url: str, default_branch: str, *, release: str | None = None,
                       token: str | None = None, token_user: str | None = None,
@@ -333,6 +360,8 @@ class Workspaces:
             self._remove_worktree(remote, mirror, path)
         path.parent.mkdir(parents=True, exist_ok=True)
         prewarmed = self.prewarm and self._claim_spare(remote, mirror, path, sha)
+        if not prewarmed and self._await_spare(mirror):
+            prewarmed = self._claim_spare(remote, mirror, path, sha)
         if not prewarmed:
             self._new_worktree(remote, mirror, path, sha)
         return Workspace(path=path.resolve(), base_sha=sha, branch=branch, target=target,
@@ -357,11 +386,19 @@ class Workspaces:
     def _remove_worktree(self, remote: Remote, mirror: Path, path: Path) -> None:
         # Renamed away first (instant), so the job's path is free at once and the entry is
         # prunable; the slow delete then runs without holding the lock.
-        trash = self._move_to_trash(path)
+        self._delete_files(self._move_to_trash(path))
+        self._prune(remote, mirror)
+
+    @staticmethod
+    def _delete_files(trash: Path | None) -> None:
+        """Delete a worktree already moved out of the way."""
         if trash is not None:
             if trash.is_symlink():
                 trash.unlink()
             shutil.rmtree(trash, ignore_errors=True)
+
+    def _prune(self, remote: Remote, mirror: Path) -> None:
+        """Let the mirror forget its worktrees that were moved or deleted."""
         if mirror.exists():
             with self._admin_lock(mirror), contextlib.suppress(WorkspaceError):
                 _git(remote, ["worktree", "prune"], git_dir=mirror, what="git worktree prune")
@@ -385,9 +422,9 @@ class Workspaces:
 
         Under the admin lock exactly one job (of any process) gets a given spare.
         """
-        spare = self.spare_path(mirror)
         with self._admin_lock(mirror):
-            if not (spare / ".git").is_file():
+            spare = next((p for p in self.spare_paths(mirror) if (p / ".git").is_file()), None)
+            if spare is None:
                 return False
             try:
                 _git(remote, ["worktree", "move", str(spare), str(path)], git_dir=mirror, what="git worktree move")
@@ -404,23 +441,63 @@ class Workspaces:
         return True
 
     def _schedule_spare(self, remote: Remote, mirror: Path, sha: str) -> None:
-        if str(mirror) in self._building_spares or (self.spare_path(mirror) / ".git").exists():
-            return
-        self._building_spares.add(str(mirror))
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._build_spare, remote, mirror, sha))
+        with self._spares_changed:
+            if str(mirror) in self._filling or self._empty_slot(mirror) is None:
+                return
+            self._filling.add(str(mirror))
+        self._in_background(self._build_in_background(remote, mirror, sha))
+
+    async def _build_in_background(self, remote: Remote, mirror: Path, sha: str) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._builder, self._fill_spares, remote, mirror, sha)
+
+    def _await_spare(self, mirror: Path) -> bool:
+        """Wait for a spare being built (True when one is ready): finishing it costs less than a
+        second checkout written beside it, both slowed down by the other."""
+        deadline = time.monotonic() + LOCAL_TIMEOUT_S
+        with self._spares_changed:
+            while str(mirror) in self._filling and not self._has_spare(mirror):
+                if not self._spares_changed.wait(deadline - time.monotonic()):
+                    break
+            return self._has_spare(mirror)
+
+    def _has_spare(self, mirror: Path) -> bool:
+        return any((p / ".git").is_file() for p in self.spare_paths(mirror))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
-        task.add_done_callback(lambda t: self._spare_built(t, str(mirror)))
+        task.add_done_callback(self._background_done)
+        return task
 
-    def _spare_built(self, task: asyncio.Task[None], key: str) -> None:
+    def _forgotten(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self._forgetting.get(job_id) is task:
+            del self._forgetting[job_id]
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
         self._background.discard(task)
-        self._building_spares.discard(key)
         if not task.cancelled() and task.exception() is not None:
-            log.warning("building a spare worktree failed: %s", task.exception())
+            log.warning("background worktree work failed: %s", task.exception())
 
-    def _build_spare(self, remote: Remote, mirror: Path, sha: str) -> None:
+    def _empty_slot(self, mirror: Path) -> Path | None:
+        return next((p for p in self.spare_paths(mirror) if not (p / ".git").exists()), None)
+
+    def _fill_spares(self, remote: Remote, mirror: Path, sha: str) -> None:
+        # One at a time: checkouts written in parallel only slow each other (and the jobs) down.
+        try:
+            for _ in self.spare_paths(mirror):  # bounded: a slot that cannot be filled is not retried forever
+                if (slot := self._empty_slot(mirror)) is None:
+                    break
+                self._build_spare(remote, mirror, sha, slot)
+                with self._spares_changed:
+                    self._spares_changed.notify_all()
+        finally:
+            with self._spares_changed:
+                self._filling.discard(str(mirror))
+                self._spares_changed.notify_all()
+
+    def _build_spare(self, remote: Remote, mirror: Path, sha: str, spare: Path) -> None:
         # Built under a private name and moved into place only when complete, so a claimed
         # spare is never a half-written checkout (even if this process dies mid-way).
-        spare = self.spare_path(mirror)
         tmp = self.worktrees_dir / f".building-{mirror.stem}-{uuid.uuid4().hex[:8]}"
         try:
             self._new_worktree(remote, mirror, tmp, sha)
@@ -436,7 +513,7 @@ class Workspaces:
         """Remove every spare worktree and any deletion a crash interrupted (e.g. to reclaim
         disk); spares are rebuilt on demand."""
         for spare in self.worktrees_dir.glob(".spare-*"):
-            mirror = self.mirrors_dir / f"{spare.name.removeprefix('.spare-')}.git"
+            mirror = self.mirrors_dir / f"{spare.name.removeprefix('.spare-').split('@')[0]}.git"
             self._remove_worktree(Remote(url=str(mirror), env={}, secrets=()), mirror, spare)
         for trash in self.worktrees_dir.glob(".trash-*"):
             shutil.rmtree(trash, ignore_errors=True)

@@ -54,12 +54,14 @@ async def _read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage_runtime: bool = True) -> Quart:
+def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage_runtime: bool = True,
+               built: connectors.Connectors | None = None) -> Quart:
     app = Quart("autofixer")
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_body_bytes
     app.config["BODY_TIMEOUT"] = 10
     state: dict[str, Intake] = {}
-    sources = connectors.build_sources(settings, secrets)
+    built = built or connectors.Connectors.build(settings, secrets)  # the jobs share them (runtime.start)
+    sources = built.sources
     # Accepted bearer tokens for the jobs API: the operator's, and the one in the state dir.
     api_tokens = [t for t in (secrets.api_token, admin_token.ensure(settings.state_dir)) if t]
     pollers: list[asyncio.Task[None]] = []
@@ -67,7 +69,7 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     @app.before_serving
     async def _start() -> None:
         if manage_runtime:
-            await asyncio.to_thread(runtime.start, settings, secrets, metrics)
+            await asyncio.to_thread(runtime.start, settings, secrets, metrics, built)
         state["intake"] = await runtime.open_intake(settings)
         for name in sources:
             log.info("listening for %s webhooks on /api/webhook/%s", sources[name].label, name)
@@ -81,6 +83,7 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
             await state["intake"].close()
         if manage_runtime:
             await asyncio.to_thread(runtime.stop)
+        await built.aclose()
 
     @app.post("/api/webhook/<name>")
     async def webhook(name: str) -> Response:
@@ -155,7 +158,8 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         previous: dict[str, Any] = first if isinstance(first, dict) else {}
         retry = JobRequest(source=str(outcome.get("source") or previous.get("source") or "sentry"),
                            issue_id=str(outcome.get("issue_id") or job_id.rsplit(":", 1)[-1]),
-                           project=outcome.get("project"), title=outcome.get("title") or "", trigger="retry")
+                           project=outcome.get("project"), title=outcome.get("title") or "", trigger="retry",
+                           validate_fix=True)
         await IntakeJobs(state["intake"]).replace(job_id, retry.model_dump())
         log.info("job %s queued again (retry after: %s)", job_id, outcome.get("reason") or status.status)
         return _json(202, status="accepted", job_id=job_id)

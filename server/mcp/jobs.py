@@ -55,7 +55,8 @@ class FixJobs:
         client = await self._connected()
         source = next(iter(connectors.build_sources(self.settings, Secrets(self.settings)).values()))
         job_id = source.job_id(issue_id)
-        request = JobRequest(source=source.name, issue_id=issue_id, project=project, title=title, trigger="mcp")
+        request = JobRequest(source=source.name, issue_id=issue_id, project=project, title=title, trigger="mcp",
+                             validate_fix=True)
         # The queue path `autofixer sweep` uses too: same workflow id, queue and version as the service's.
         jobs = ClientJobs(client, runtime.dbos_config(self.settings).get("application_version"))
         created = await jobs.accept(job_id, request.model_dump())

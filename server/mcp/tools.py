@@ -29,7 +29,7 @@ from server.mcp.triage import (
 )
 from server.pipeline.publish import PublishOutcome
 from tools.base import Annotations, Tool, ToolContext, ToolOutcome, reads, tool
-from tools.registry import WORKTREE_TOOLS, Registry
+from tools.registry import TEST_TOOLS, WORKTREE_TOOLS, Registry
 
 
 @dataclass(frozen=True)
@@ -253,12 +253,18 @@ async def get_fix_status(ctx: McpContext, args: FixStatusArgs) -> ToolOutcome:
     return ToolOutcome(json.dumps(status, indent=2, ensure_ascii=False), data=status)
 
 
+def _worktree_tools(settings: Settings) -> Registry[ToolContext]:
+    """run_tests is served when some project has a `tests:` block (on an issue of another
+    project it answers that there are no tests to run)."""
+    return TEST_TOOLS if any(p.tests is not None for p in settings.projects) else WORKTREE_TOOLS
+
+
 def mcp_tools(settings: Settings) -> Registry[McpContext]:
     """Every tool `autofixer mcp` serves, in the order clients list them."""
     return Registry([
         list_issues,
         get_issue,
-        *(on_issue(t) for t in WORKTREE_TOOLS.for_audience("mcp")),
+        *(on_issue(t) for t in _worktree_tools(settings).for_audience("mcp")),
         open_pull_request,
         run_autofix_for(settings),
         get_fix_status,

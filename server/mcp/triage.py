@@ -27,6 +27,7 @@ from typing import Any
 
 from domain import Confidence, ErrorEvent, FixResult, Issue
 from domain.redact import redactor
+from execution.engine import TestEngine
 from scm.base import ScmError, git_access
 from server import connectors
 from server.config import BehaviorConfig, ProjectConfig, Secrets, Settings
@@ -110,6 +111,7 @@ class Triage:
         idle_timeout: float = DEFAULT_IDLE_SECONDS,
         workspaces: Workspaces | None = None,
         clock: Callable[[], float] = time.monotonic,
+        engine: TestEngine | None = None,
     ) -> None:
         self.settings = settings
         self.secrets = secrets
@@ -121,6 +123,8 @@ class Triage:
         # The worktree tools work on the first source's issues; list_issues and get_issue take any.
         self.source = next(iter(self.sources.values()))
         self.forges = connectors.build_forges(settings, secrets)
+        # run_tests on a project with `tests:`; environments are shared with the service's jobs.
+        self.engine = engine or TestEngine(settings.state_dir, settings.sandbox)
         self._clock = clock
         self._open: dict[str, IssueWorkspace] = {}  # by Sentry's numeric issue id
         self._alias: dict[str, str] = {}  # what the caller typed → numeric id
@@ -259,7 +263,9 @@ class Triage:
             await stack.aclose()
             raise TriageError(f"could not check out {project.scm_repo}: {exc}") from None
         ctx = ToolContext(worktree=workspace.path, event=data.event, source_root=project.source_root,
-                          base_sha=workspace.base_sha, policy=project.patch_policy)
+                          base_sha=workspace.base_sha, policy=project.patch_policy,
+                          engine=self.engine if project.tests is not None else None, tests=project.tests,
+                          repo_key=self.settings.repo_key(project))
         return IssueWorkspace(data.issue_id, project, workspace, ctx, stack, last_used=self._clock())
 
     async def reap_idle(self) -> list[str]:

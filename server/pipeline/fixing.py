@@ -29,12 +29,14 @@ from agent.provider import ModelRequest, ModelTurn, ProviderError, ProviderUnava
 from agent.transcript import Transcript
 from domain import ErrorEvent, FixResult
 from domain.job import PublishOutcome
+from domain.validation import Validation
 from scm.base import ScmError, git_access
 from server.config import ProjectConfig, Settings
 from server.pipeline.publish import clone_url, publish
 from server.pipeline.services import services
+from server.pipeline.validation import validate_step
 from tools.base import ToolContext, ToolOutcome
-from tools.registry import WORKTREE_TOOLS, Registry, call_tool
+from tools.registry import Registry, call_tool, tools_for
 from tools.workspace import WorkspaceError
 
 log = logging.getLogger("autofixer.fix")
@@ -147,35 +149,40 @@ async def resolve_base(url: str, branch: str, release: str | None, forge: str) -
 class FixOutcome:
     fix: FixResult | None = None
     publication: PublishOutcome | None = None
+    validation: Validation | None = None  # the validate step's verdict (projects with tests:)
     reason: str = ""  # why the fix stage could not run, when fix is None
 
 
 @DBOS.step(name="publish")
 async def _publish_step(project: dict[str, Any], worktree: str, issue_id: str, event: dict[str, Any],
-                        fix: dict[str, Any], source: str = "sentry") -> dict[str, Any]:
+                        fix: dict[str, Any], source: str = "sentry",
+                        validation: dict[str, Any] | None = None) -> dict[str, Any]:
     svc = services()
     project_config = ProjectConfig.model_validate(project)
     outcome = await publish(
         svc.settings.behavior, project_config, worktree=Path(worktree), issue_id=issue_id,
         event=ErrorEvent.model_validate(event), fix=FixResult.model_validate(fix),
         source=svc.source(source), forge=svc.forge_for(project_config), secrets=svc.secrets.values(),
+        validation=Validation.model_validate(validation) if validation else None,
     )
     return outcome.model_dump(mode="json")
 
 
 async def publish_step(project: ProjectConfig, worktree: Path, event: ErrorEvent, fix: FixResult,
-                       source: str) -> PublishOutcome:
+                       source: str, validation: Validation | None = None) -> PublishOutcome:
     """Commit, push and open the PR once: a recovered job gets the recorded outcome back, and a
     crash in the middle re-runs it safely (the push is forced to our own branch, and an open PR
     for the branch is found rather than duplicated)."""
     recorded = await _publish_step(project.model_dump(mode="json"), str(worktree), event.issue_id or "",
-                                   event.model_dump(mode="json"), fix.model_dump(mode="json"), source)
+                                   event.model_dump(mode="json"), fix.model_dump(mode="json"), source,
+                                   validation.model_dump(mode="json") if validation else None)
     return PublishOutcome.model_validate(recorded)
 
 
 async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent, job_id: str, source: str,
-                  stage: Callable[[str], Awaitable[None]]) -> FixOutcome:
-    """Check out, run the agent, then publish its fix while the worktree still holds the edits."""
+                  stage: Callable[[str], Awaitable[None]], validate: bool = False) -> FixOutcome:
+    """Check out, run the agent, validate its fix (`validate`, for a project with tests), then
+    publish it while the worktree still holds the edits."""
     svc = services()
     try:
         provider = svc.provider()
@@ -193,22 +200,29 @@ async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent,
         return FixOutcome(reason=str(exc))
     try:
         async with svc.workspaces.checkout(url, project.default_branch, job_id, commit=base.sha, **access) as ws:
+            # With a `tests:` block the agent also gets run_tests, on the service's one engine.
             ctx = ToolContext(worktree=ws.path, event=event, source_root=project.source_root,
-                              base_sha=ws.base_sha, policy=project.patch_policy)
+                              base_sha=ws.base_sha, policy=project.patch_policy, tests=project.tests,
+                              engine=svc.engine if project.tests is not None else None, repo_key=project.scm_repo)
             deadline = await start_clock(settings.llm.max_wall_seconds)
             with Transcript.for_job(settings.state_dir, job_id, secrets=svc.secrets.values()) as transcript:
                 fix = await run_agent(
-                    provider, WORKTREE_TOOLS, ctx, limits=limits(settings), transcript=transcript,
+                    provider, tools_for(ctx), ctx, limits=limits(settings), transcript=transcript,
                     call_model=durable_call(deadline), call_tool=durable_tools(), secrets=svc.secrets.values(),
                     on_progress=_log_progress,
                 )
             log.info("agent finished: %s, confidence %s, %d file(s) changed, $%.4f",
                      fix.exit_reason, fix.confidence.value, len({c.file for c in fix.changes}), fix.usage.cost_usd)
+            validation = None
+            if validate and project.tests is not None and fix.exit_reason == "submitted" and fix.changes:
+                await stage("validate")
+                validation = await validate_step(project.tests, project.scm_repo, ws.path, base.sha, event, fix)
+                fix = fix.model_copy(update={"confidence": validation.capped(fix.confidence)})
             await stage("publish")
-            published = await publish_step(project, ws.path, event, fix, source)
+            published = await publish_step(project, ws.path, event, fix, source, validation)
     except WorkspaceError as exc:
         return FixOutcome(reason=str(exc))
-    return FixOutcome(fix=fix, publication=published)
+    return FixOutcome(fix=fix, publication=published, validation=validation)
 
 
 def _log_progress(progress: Progress) -> None:

@@ -38,9 +38,12 @@ class JobRequest(BaseModel):
     stopped_by: str | None = None  # the rule the delivery already failed: the job ends ignored at once
     count: int | None = None  # the issue's counts when the delivery carried them
     user_count: int | None = None
+    # Validation of fixes by the pipeline's own test runs (fix-issue-v4). Requests recorded before it
+    # lack the flag and run the v3 step sequence unchanged, which keeps v3 jobs adoptable.
+    validate_fix: bool = False
 
     @classmethod
     def of(cls, source: str, wanted: FixRequest, *, stopped_by: str | None = None) -> JobRequest:
         return cls(source=source, issue_id=wanted.issue_id, project=wanted.project, title=wanted.title,
                    trigger=wanted.trigger, check_triggers=True, stopped_by=stopped_by, count=wanted.count,
-                   user_count=wanted.user_count)
+                   user_count=wanted.user_count, validate_fix=True)

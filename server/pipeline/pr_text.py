@@ -5,6 +5,7 @@ the source names the branch suffix, the trailer and the issue link."""
 from __future__ import annotations
 
 from domain import ErrorEvent, FixResult, Usage
+from domain.validation import TestRun, Validation
 from server.config import BehaviorConfig
 from sources.base import ErrorSource
 
@@ -20,11 +21,16 @@ def pr_title(fix: FixResult, event: ErrorEvent | None) -> str:
     return _clip(title, 120)
 
 
-def pr_labels(behavior: BehaviorConfig, fix: FixResult) -> list[str]:
-    return list(dict.fromkeys([*behavior.labels, f"confidence-{fix.confidence.value.lower()}"]))
+TESTS_FAILING = "tests failing"
 
 
-def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None, source_label: str = "Sentry") -> str:
+def pr_labels(behavior: BehaviorConfig, fix: FixResult, tests_failing: bool = False) -> list[str]:
+    failing = ["tests-failing"] if tests_failing else []
+    return list(dict.fromkeys([*behavior.labels, f"confidence-{fix.confidence.value.lower()}", *failing]))
+
+
+def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None, source_label: str = "Sentry",
+            validation: Validation | None = None) -> str:
     usage = fix.usage
     lines = ["## Error", ""]
     if event is not None:
@@ -37,8 +43,12 @@ def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None, sou
             lines.append(f"\nRaised in `{crash.function}` ({crash.location}).")
     lines += ["", "## Root cause", "", fix.root_cause.strip(), "", "## Analysis", "", fix.analysis.strip(), ""]
     lines += ["## Changes", ""]
+    repro = validation.reproduction_test if validation else None
     for change in fix.changes:
-        lines.append(f"- `{change.file}`: {change.description.strip() or 'edited'}")
+        role = " (the reproduction test)" if change.file == repro else ""
+        lines.append(f"- `{change.file}`{role}: {change.description.strip() or 'edited'}")
+    if validation is not None:
+        lines += ["", *validation_section(validation)]
     lines += ["", f"**Confidence:** {fix.confidence.value}"]
     if issue_url:
         lines.append(f"**{source_label} issue:** {issue_url}")
@@ -60,6 +70,61 @@ def pr_body(fix: FixResult, event: ErrorEvent | None, issue_url: str | None, sou
         "It must be reviewed by a person before merging; autofixer never merges pull requests.",
     ]
     return "\n".join(lines)
+
+
+def validation_section(validation: Validation) -> list[str]:
+    """The PR's "Validation" section: what autofixer's own test runs showed, plain CommonMark."""
+    verdict = {"validated": "validated", "not_reproduced": "not reproduced",
+               "regressions": TESTS_FAILING, "unavailable": "not validated"}[validation.verdict]
+    lines = ["## Validation", "",
+             "autofixer re-ran the tests itself in a sandbox after the agent finished; this is not the agent's report.",
+             "", f"**Verdict: {verdict}.** {_one_line(validation.reason, 400)}", ""]
+    runs = [("Reproduction test without the fix", validation.before),
+            ("Reproduction test with the fix", validation.after),
+            ("Test suite with the fix", validation.suite),
+            ("Test suite without the fix", validation.suite_at_base)]
+    for name, run in runs:
+        if run is not None:
+            lines.append(f"- **{name}:** {_run_text(run, name.startswith('Reproduction'))}")
+    for title, names in (("Failing after the fix, passing before it", validation.regressions),
+                         ("Failing before the fix too", validation.preexisting)):
+        if names:
+            lines += ["", f"{title}:", *(f"- `{_code(n)}`" for n in names)]
+    commands = list(dict.fromkeys(r.command for _, r in runs if r is not None and r.command))
+    if commands:
+        lines += ["", "Commands: " + ", ".join(f"`{_code(c)}`" for c in commands)]
+    where = [f"environment: {validation.environment}" if validation.environment else "",
+             f"sandbox: {validation.sandbox}" if validation.sandbox else "",
+             f"{validation.seconds:.1f} s in all" if validation.seconds else ""]
+    if any(where):
+        text = _one_line("; ".join(w for w in where if w), 400)
+        lines += ["", text[:1].upper() + text[1:]]
+    if validation.reproduction_test and not validation.kept_reproduction:
+        lines += ["", f"The reproduction test `{_code(validation.reproduction_test)}` ran here but is not part of this "
+                  "pull request (tests.keep-reproduction: false)."]
+    claimed = validation.claimed_confidence
+    if claimed is not None and validation.capped(claimed) is not claimed:
+        lines += ["", f"The agent claimed {claimed.value} confidence; without a validated fix it is at most "
+                  f"{validation.capped(claimed).value}."]
+    return lines
+
+
+def _run_text(run: TestRun, single: bool) -> str:
+    seconds = f" ({run.seconds:.1f} s)"
+    if single and not run.ok and run.failures and not (run.error or run.limit):
+        # Test output is untrusted text: in a code span it cannot mention, link or format.
+        return f"FAILED: `{_code(run.failures[0], 300)}`{seconds}"
+    if single:
+        return f"{_one_line(run.status(), 300)}{seconds}"
+    return f"{run.counts()}{seconds}"
+
+
+def _one_line(text: str, limit: int) -> str:
+    return _clip(" ".join(text.split()), limit)
+
+
+def _code(text: str, limit: int = 200) -> str:
+    return _one_line(text, limit).replace("`", "'")
 
 
 def commit_message(fix: FixResult, trailer: str) -> str:

@@ -21,9 +21,10 @@ from common.git import Git, GitError, is_local_url, literal
 from domain import Confidence, ErrorEvent, FixResult
 from domain.job import PublishOutcome, PublishState
 from domain.redact import redactor
+from domain.validation import Validation
 from scm.base import PullRequestSpec, ScmError, ScmProvider
 from server.config import BehaviorConfig, ProjectConfig
-from server.pipeline.pr_text import branch_name, commit_message, pr_body, pr_labels, pr_title
+from server.pipeline.pr_text import TESTS_FAILING, branch_name, commit_message, pr_body, pr_labels, pr_title
 from sources.base import ErrorSource
 
 log = logging.getLogger("autofixer.publish")
@@ -60,23 +61,34 @@ async def publish(
     source: ErrorSource,
     forge: ScmProvider,
     secrets: list[str],
+    validation: Validation | None = None,
 ) -> PublishOutcome:
-    """Gate, commit, push and open the PR for `fix`, whose edits are applied in `worktree`."""
+    """Gate, commit, push and open the PR for `fix`, whose edits are applied in `worktree`;
+    `validation` (the validate step's verdict) can keep it from a PR or make it a draft."""
     scrub = redactor(secrets)
     url = clone_url(project, forge)
     branch = branch_name(behavior, source, issue_id)
     issue_url = event.issue_url if event else None
+    failing = validation is not None and validation.verdict == "regressions"
+    as_draft = failing and project.tests is not None and project.tests.on_failure == "draft"
+    title = pr_title(fix, event)
     outcome = PublishOutcome(
-        state="skipped", branch=branch, title=scrub(pr_title(fix, event)),
-        body=scrub(pr_body(fix, event, issue_url, source.label)), labels=pr_labels(behavior, fix),
+        state="skipped", branch=branch, title=scrub(f"[{TESTS_FAILING}] {title}" if as_draft else title),
+        body=scrub(pr_body(fix, event, issue_url, source.label, validation)),
+        labels=pr_labels(behavior, fix, tests_failing=as_draft),
     )
     if (why := gate(behavior, fix)) is not None:
         outcome.reason = why
         return outcome
+    if validation is not None and failing and not as_draft:
+        outcome.reason = scrub(f"validation: {validation.reason} ({', '.join(validation.regressions[:5])}); "
+                               "no pull request (tests.on-failure: no-pr)")
+        return outcome
+    dropped = validation.reproduction_test if validation and not validation.kept_reproduction else None
     dry = behavior.dry_run
     try:
         outcome.commit_sha = await asyncio.to_thread(
-            _commit, worktree, [c.file for c in fix.changes],
+            _commit, worktree, [c.file for c in fix.changes if c.file != dropped],
             scrub(commit_message(fix, source.commit_trailer(issue_id, issue_url))), behavior.commit_author,
         )
         if not dry or is_local_url(url):
@@ -87,7 +99,7 @@ async def publish(
             return outcome
         pr = await forge.open_pull_request(PullRequestSpec(
             repo=project.scm_repo, head=branch, base=project.default_branch, title=outcome.title,
-            body=outcome.body, labels=outcome.labels, draft=behavior.draft,
+            body=outcome.body, labels=outcome.labels, draft=behavior.draft or as_draft,
         ))
     except (ScmError, GitError, OSError) as exc:
         outcome.state, outcome.reason = "failed", scrub(_describe(exc))

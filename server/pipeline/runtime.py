@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import threading
 
 from dbos import DBOS, DBOSConfig, Queue
 
 from server.config import Secrets, Settings
+from server.connectors import Connectors
 from server.metrics import Metrics
 from server.pipeline import job_queue, services
 from server.pipeline import workflow as pipeline
@@ -32,19 +34,22 @@ def dbos_config(settings: Settings) -> DBOSConfig:
     }
 
 
-def start(settings: Settings, secrets: Secrets, metrics: Metrics) -> None:
-    """Launch DBOS (recovering jobs a previous process left unfinished)."""
+def start(settings: Settings, secrets: Secrets, metrics: Metrics, built: Connectors | None = None) -> None:
+    """Launch DBOS (recovering jobs a previous process left unfinished); the jobs use `built`,
+    the connectors the process already made, when given."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     _prefer_wal(settings.system_database_url)
-    workspaces = Workspaces(settings.state_dir)
+    # A spare worktree per worker: a burst of jobs on one repository finds one each.
+    workspaces = Workspaces(settings.state_dir, spares=settings.worker.concurrency)
     # Before any job resumes: a killed process leaves worktrees behind, and resumed jobs check out anew.
     if leftovers := workspaces.sweep(jobs=True):
         log.info("removed %d worktree(s) left by an earlier process", len(leftovers))
-    services.configure(services.Services.build(settings, secrets, metrics, workspaces))
+    services.configure(services.Services.build(settings, secrets, metrics, workspaces, built))
     if adopted := adopt_compatible_jobs(settings.system_database_url):
         log.info("adopted %d unfinished job(s) of an earlier compatible release", adopted)
     DBOS(config=dbos_config(settings))
     DBOS.launch()
+    threading.Thread(target=services.services().load_provider, name="load-model-sdk", daemon=True).start()
 
 
 async def register_queue(settings: Settings) -> Queue:

@@ -6,9 +6,11 @@ arguments; they call `services()` instead.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
-from agent.provider import ModelProvider
+from agent.provider import ModelProvider, ProviderUnavailable
+from execution.engine import TestEngine
 from notify.base import Notifier
 from scm.base import ScmProvider
 from server import connectors
@@ -31,13 +33,15 @@ class Services:
     forges: dict[str, ScmProvider] = field(default_factory=dict)
     notifiers: list[Notifier] = field(default_factory=list)
     _provider: ModelProvider | None = field(default=None, repr=False)
+    _engine: TestEngine | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings, secrets: Secrets, metrics: Metrics, workspaces: Workspaces) -> Services:
+    def build(cls, settings: Settings, secrets: Secrets, metrics: Metrics, workspaces: Workspaces,
+              built: connectors.Connectors | None = None) -> Services:
+        """The services over `built` (the connectors the process already made), else new ones."""
+        built = built or connectors.Connectors.build(settings, secrets)
         return cls(settings=settings, secrets=secrets, metrics=metrics, workspaces=workspaces,
-                   sources=connectors.build_sources(settings, secrets),
-                   forges=connectors.build_forges(settings, secrets),
-                   notifiers=connectors.build_notifiers(settings, secrets))
+                   sources=built.sources, forges=built.forges, notifiers=built.notifiers)
 
     def source(self, name: str) -> ErrorSource:
         found = self.sources.get(name)
@@ -48,6 +52,14 @@ class Services:
     def forge_for(self, project: ProjectConfig) -> ScmProvider:
         return self.forges[self.settings.scm_of(project)]
 
+    @property
+    def engine(self) -> TestEngine:
+        """Runs the projects' tests in the sandbox: one per process, so its environments are
+        built once and its sandbox probed once."""
+        if self._engine is None:
+            self._engine = TestEngine(self.settings.state_dir, self.settings.sandbox)
+        return self._engine
+
     def provider(self) -> ModelProvider:
         """The configured model provider, built on first use (raises ProviderUnavailable); cached
         so the SDK client keeps its connection pool between turns."""
@@ -55,6 +67,13 @@ class Services:
             context = connectors.context(self.settings, self.secrets)
             self._provider = connectors.build_provider(self.settings.llm, context)
         return self._provider
+
+    def load_provider(self) -> None:
+        """Build the provider and its SDK client now (for a background thread at start-up): the
+        SDK is imported on first use, and a first use inside a job would stall the event loop,
+        and with it every webhook, for the ~0.7 s the import takes."""
+        with contextlib.suppress(ProviderUnavailable):  # preflight has already said so
+            getattr(self.provider(), "client", None)  # the SDK-backed providers make their client lazily
 
 
 _services: Services | None = None

@@ -5,9 +5,9 @@ Sentry); DBOS persists it before the webhook answers, runs it on this process's 
 bounded concurrency, and resumes it after a crash or restart. Each call to the outside world is
 a step, checkpointed once it returns, so recovery never repeats finished work.
 
-Step sequence (WORKFLOW_VERSION fix-issue-v3):
+Step sequence (WORKFLOW_VERSION fix-issue-v4):
     fetch_latest_event, [fetch_issue], resolve_base, start_clock, llm_turn…, [tool_call…],
-    publish, notify (one per configured notifier)
+    [validate], publish, notify (one per configured notifier)
 v2 added `notify` at the end (and the `tool_call` seam, used only by non-deterministic tools,
 of which v1 had none), so a v1 job's recorded steps are a prefix of v2's: v1 jobs are adopted
 at start-up (runtime.adopt_compatible_jobs) instead of being stranded.
@@ -15,6 +15,14 @@ v3 checks trigger rules for requests that ask for it (`check_triggers`, set by w
 since v3): such a job may call `fetch_issue` for the issue's counts, and one stopped by a rule
 ends `ignored` with no further step (one the delivery already stopped runs no step at all).
 Requests recorded by v1/v2 lack the flag and run exactly the v2 sequence, so they stay adoptable.
+v4 validates fixes of projects with `tests:` (server/pipeline/validation.py): after the agent
+submits a fix with changes, one checkpointed `validate` step (after the "validate" stage event)
+re-runs the reproduction test and the suite in the sandbox, and its verdict caps the confidence
+or keeps the fix from a PR, before `publish`. Only requests that ask for it run it (`validate_fix`,
+set by every enqueue path since v4: webhook, poll, retry, MCP run_autofix); one recorded by
+v1-v3 lacks the flag and replays exactly the v3 sequence, so those jobs stay adoptable. A project
+without `tests:` never runs the step; with tests, the agent also gets run_tests, whose calls are
+`tool_call` steps.
 """
 
 from __future__ import annotations
@@ -45,8 +53,8 @@ QUEUE_NAME = "fix-jobs"
 # The DBOS application version: bump it only when the sequence of steps in fix_issue changes
 # (see runtime.dbos_config), and list the old version below when its sequence is a prefix of
 # the new one; jobs accepted by a release with a listed version survive the upgrade.
-WORKFLOW_VERSION = "fix-issue-v3"
-COMPATIBLE_VERSIONS = ("fix-issue-v1", "fix-issue-v2")
+WORKFLOW_VERSION = "fix-issue-v4"
+COMPATIBLE_VERSIONS = ("fix-issue-v1", "fix-issue-v2", "fix-issue-v3")
 
 
 class Fetched(BaseModel):
@@ -197,11 +205,14 @@ async def _run(req: JobRequest, outcome: JobOutcome) -> None:
         return
     outcome.repo = project.scm_repo
     await _stage(outcome, "fix")
-    result = await run_fix(settings, project, event, outcome.job_id, req.source, lambda stage: _stage(outcome, stage))
+    result = await run_fix(settings, project, event, outcome.job_id, req.source, lambda stage: _stage(outcome, stage),
+                           validate=req.validate_fix)
     if result.fix is None:
         outcome.state, outcome.reason = JobState.FAILED, result.reason
         return
-    outcome.fix, outcome.publication = result.fix, result.publication
+    outcome.fix, outcome.publication, outcome.validation = result.fix, result.publication, result.validation
+    if result.validation is not None and result.validation.verdict == "unavailable":
+        outcome.warnings.append(f"the fix was not validated: {result.validation.reason}")
     if result.fix.exit_reason != "submitted":
         # An outage or a limit ended the run before the model submitted: the analysis is kept,
         # but the job failed (retryable), it was not "skipped" by the confidence gate.

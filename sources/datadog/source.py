@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field
 
 from common.config import ConnectorContext, HttpUrlMixin
-from common.http import RetryPolicy
+from common.http import RetryPolicy, SharedClient
 from domain import ErrorEvent, Issue
 from sources import values as v
 from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError, json_object
@@ -65,6 +65,7 @@ class DatadogSource:
         self.config = config
         self.name = config.key
         self._context = context
+        self._api = SharedClient(self.client)  # one connection pool for every call
         self._webhook_secrets = secrets_from(context.env(config.webhook_secret_env))
 
     def __repr__(self) -> str:
@@ -152,8 +153,7 @@ class DatadogSource:
 
     async def _call(self, call: Callable[[DatadogClient], Awaitable[T]]) -> T:
         try:
-            async with self.client() as client:
-                return await call(client)
+            return await call(self._api.get())
         except DatadogError as exc:
             raise SourceError(exc.reason, status=exc.status, not_found=exc.status == 404) from None
 
@@ -172,7 +172,8 @@ class DatadogSource:
         return f"{self.config.app_url}/error-tracking?issueId={issue_id}"
 
     async def aclose(self) -> None:
-        """Nothing held between calls: each call opens its client in the caller's event loop."""
+        """Close the API client's pooled connections (at shutdown)."""
+        await self._api.aclose()
 
 
 def _quoted(value: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from common.config import ConnectorContext, HttpUrlMixin
-from common.http import RetryPolicy
+from common.http import RetryPolicy, SharedClient
 from domain import ErrorEvent, Issue
 from sources import values as v
 from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError, json_object
@@ -46,6 +46,7 @@ class RollbarSource:
         self.config = config
         self.name = config.key
         self._context = context
+        self._api = SharedClient(self.client)  # one connection pool for every call
         self._webhook_secrets = secrets_from(context.env(config.webhook_secret_env))
 
     def __repr__(self) -> str:
@@ -114,8 +115,7 @@ class RollbarSource:
 
     async def _call(self, call: Callable[[RollbarClient], Awaitable[T]]) -> T:
         try:
-            async with self.client() as client:
-                return await call(client)
+            return await call(self._api.get())
         except RollbarError as exc:
             raise SourceError(exc.reason, status=exc.status, not_found=exc.status == 404) from None
 
@@ -137,4 +137,5 @@ class RollbarSource:
         return f"{self.config.web_url}/api/1/item/{issue_id}"
 
     async def aclose(self) -> None:
-        """Nothing held between calls: each call opens its client in the caller's event loop."""
+        """Close the API client's pooled connections (at shutdown)."""
+        await self._api.aclose()

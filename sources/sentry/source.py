@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from common.config import ConnectorContext, HttpUrlMixin
+from common.http import SharedClient
 from domain import ErrorEvent, Issue
 from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, SourceError
 from sources.sentry.client import RetryPolicy, SentryClient, SentryError, SentryNotFound
@@ -38,6 +39,7 @@ class SentrySource:
         self.config = config
         self.name = config.key
         self._context = context
+        self._api = SharedClient(self.client)  # one connection pool for every call
         raw = context.env(config.webhook_secret_env) or ""
         self._webhook_secrets = [s.strip().encode() for s in raw.split(",") if s.strip()]
 
@@ -101,8 +103,7 @@ class SentrySource:
 
     async def _call(self, call: Callable[[SentryClient], Awaitable[T]]) -> T:
         try:
-            async with self.client() as client:
-                return await call(client)
+            return await call(self._api.get())
         except SentryError as exc:
             raise SourceError(exc.reason, status=exc.status, not_found=isinstance(exc, SentryNotFound)) from None
 
@@ -121,7 +122,8 @@ class SentrySource:
         return f"{self.config.base_url}/organizations/{self.config.org}/issues/{issue_id}/"
 
     async def aclose(self) -> None:
-        """Nothing held between calls: each call opens its client in the caller's event loop."""
+        """Close the API client's pooled connections (at shutdown)."""
+        await self._api.aclose()
 
 
 

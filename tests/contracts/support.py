@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import httpx
 import pytest
 
 from agent.provider import ModelProvider
@@ -150,3 +151,16 @@ def assert_secret_free(texts: Iterable[str], secrets: Iterable[str]) -> None:
     for secret in secrets:
         leaks = [t for t in texts if secret in t]
         assert not leaks, f"a secret ({secret[:4]}…) appears in: {leaks[0][:500]!r}"
+
+
+def http_pools(monkeypatch: pytest.MonkeyPatch) -> list[httpx.AsyncClient]:
+    """Every httpx client (a connection pool and an SSL context) made from now on, in order."""
+    pools: list[httpx.AsyncClient] = []
+    real_init = httpx.AsyncClient.__init__
+
+    def counted(self: httpx.AsyncClient, *args: Any, **kwargs: Any) -> None:
+        pools.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "__init__", counted)
+    return pools

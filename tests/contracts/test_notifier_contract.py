@@ -32,6 +32,7 @@ from tests.contracts.support import (
     assert_secret_free,
     build_connector,
     harness_fixture,
+    http_pools,
     settings_for,
 )
 from tests.fakes.chat_api import ChatFake, FakeDiscord, FakeReceiver, FakeSlack, Scripted
@@ -311,3 +312,19 @@ async def test_an_undeliverable_message_is_a_notify_error(channel: NotifierHarne
         await channel.notifier().notify("failed", outcome("failed"))
     assert str(err.value)
     assert_secret_free([str(err.value)], channel.env().values())
+
+
+async def test_messages_share_one_connection_pool_until_aclose(
+    channel: NotifierHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pools = http_pools(monkeypatch)
+    notifier = channel.notifier()
+    for event in ("failed", "skipped", "pr_opened"):
+        await notifier.notify(event, outcome(event))
+    assert len(channel.emitted()) == 3
+    assert len(pools) <= 1  # one pool and one SSL context for every message (none: it only logs)
+    close = getattr(notifier, "aclose", None)
+    if pools:
+        assert close is not None
+        await close()
+        assert pools[0].is_closed

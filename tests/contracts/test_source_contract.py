@@ -43,6 +43,7 @@ from tests.contracts.support import (
     cases,
     exception_texts,
     harness_fixture,
+    http_pools,
     is_valid_branch_name,
 )
 from tests.fakes.datadog_api import FakeDatadog
@@ -486,6 +487,19 @@ async def test_issues_are_fetched_and_listed_as_domain_issues(tracker: SourceHar
     in_project = await source.list_issues(project=tracker.PROJECT)
     assert in_project and all(i.project == tracker.PROJECT for i in in_project)
     assert len(await source.list_issues(limit=2)) == 2
+
+
+async def test_calls_share_one_connection_pool_until_aclose(
+    tracker: SourceHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pools = http_pools(monkeypatch)
+    source, issue_id = tracker.source(), tracker.EVENT_ISSUES[0]
+    await source.fetch_issue(issue_id)
+    await source.fetch_event(issue_id)
+    await source.list_issues()
+    assert len(pools) == 1  # one pool and one SSL context for every call, not one per call
+    await source.aclose()
+    assert pools[0].is_closed
 
 
 async def test_a_missing_issue_is_a_not_found_source_error(tracker: SourceHarness) -> None:

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
-import pytest
-
 from shop.api import application
 
 
@@ -33,8 +31,3 @@ def call(method: str, path: str, query: str = "", body: Any = None) -> Response:
     status: list[str] = []
     chunks = application(environ, lambda s, headers: status.append(s))
     return Response(int(status[0].split()[0]), json.loads(b"".join(chunks)))
-
-
-@pytest.fixture
-def client() -> Any:
-    return call
