@@ -28,9 +28,7 @@ class IntakeJobs:
         self.intake = intake
 
     async def accept(self, job_id: str, request: dict[str, Any]) -> bool:
-        # The inbox only knows what came through it; a poll or MCP call queues through DBOSClient.
-        if await DBOS.get_workflow_status_async(job_id) is not None:
-            return False
+        # The intake also finds jobs queued without it (`autofixer sweep`, MCP), once per batch.
         return await self.intake.accept(job_id, request)
 
     async def finished(self, job_id: str) -> tuple[dict[str, Any] | None, float | None]:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sqlite3
 import threading
-from typing import Any
 
 from dbos import DBOS, DBOSConfig, Queue
 
 from server.config import Secrets, Settings
 from server.connectors import Connectors
 from server.metrics import Metrics
-from server.pipeline import services
+from server.pipeline import job_queue, services
 from server.pipeline import workflow as pipeline
 from server.pipeline.intake import DirectIntake, InboxIntake, Intake
 from tools.workspace import Workspaces
@@ -63,11 +63,13 @@ async def register_queue(settings: Settings) -> Queue:
 async def open_intake(settings: Settings) -> Intake:
     """The embedded SQLite store gets the group-committing inbox; Postgres takes jobs directly."""
     queue = await register_queue(settings)
-    if not settings.system_database_url.startswith("sqlite"):
-        return DirectIntake(queue)
-    inbox = InboxIntake(settings.state_dir / "inbox.sqlite", queue)
-    await inbox.start()
-    return inbox
+    intake: DirectIntake | InboxIntake
+    if settings.system_database_url.startswith("sqlite"):
+        intake = InboxIntake(settings.state_dir / "inbox.sqlite", queue)
+    else:
+        intake = DirectIntake(queue)
+    await intake.start()
+    return intake
 
 
 def adopt_compatible_jobs(url: str) -> int:
@@ -123,10 +125,4 @@ def stop() -> None:
 
 
 async def queue_depth() -> dict[str, int]:
-    depth: dict[str, int] = {"queued": 0, "running": 0}
-    workflows: list[Any] = await DBOS.list_queued_workflows_async(
-        queue_name=pipeline.QUEUE_NAME, load_input=False, load_output=False
-    )
-    for wf in workflows:
-        depth["running" if wf.status == "PENDING" else "queued"] += 1
-    return depth
+    return await asyncio.to_thread(job_queue.depth)
