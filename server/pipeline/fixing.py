@@ -185,6 +185,7 @@ async def run_fix(settings: Settings, project: ProjectConfig, event: ErrorEvent,
     publish it while the worktree still holds the edits."""
     svc = services()
     try:
+        await asyncio.to_thread(svc.load_provider)  # the SDK's import, off the event loop
         provider = svc.provider()
     except ProviderUnavailable as exc:
         return FixOutcome(reason=str(exc))

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import threading
 
 from dbos import DBOS, DBOSConfig, Queue
 
@@ -49,7 +48,6 @@ def start(settings: Settings, secrets: Secrets, metrics: Metrics, built: Connect
         log.info("adopted %d unfinished job(s) of an earlier compatible release", adopted)
     DBOS(config=dbos_config(settings))
     DBOS.launch()
-    threading.Thread(target=services.services().load_provider, name="load-model-sdk", daemon=True).start()
 
 
 async def register_queue(settings: Settings) -> Queue:

@@ -7,6 +7,7 @@ arguments; they call `services()` instead.
 from __future__ import annotations
 
 import contextlib
+import threading
 from dataclasses import dataclass, field
 
 from agent.provider import ModelProvider, ProviderUnavailable
@@ -33,6 +34,8 @@ class Services:
     forges: dict[str, ScmProvider] = field(default_factory=dict)
     notifiers: list[Notifier] = field(default_factory=list)
     _provider: ModelProvider | None = field(default=None, repr=False)
+    # Jobs load the provider on worker threads (load_provider): one builds it, the others wait.
+    _provider_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _engine: TestEngine | None = field(default=None, repr=False)
 
     @classmethod
@@ -63,15 +66,17 @@ class Services:
     def provider(self) -> ModelProvider:
         """The configured model provider, built on first use (raises ProviderUnavailable); cached
         so the SDK client keeps its connection pool between turns."""
-        if self._provider is None:
-            context = connectors.context(self.settings, self.secrets)
-            self._provider = connectors.build_provider(self.settings.llm, context)
-        return self._provider
+        with self._provider_lock:
+            if self._provider is None:
+                context = connectors.context(self.settings, self.secrets)
+                self._provider = connectors.build_provider(self.settings.llm, context)
+            return self._provider
 
     def load_provider(self) -> None:
-        """Build the provider and its SDK client now (for a background thread at start-up): the
-        SDK is imported on first use, and a first use inside a job would stall the event loop,
-        and with it every webhook, for the ~0.7 s the import takes."""
+        """Build the provider and its SDK client (on a worker thread, when a job first needs it):
+        the SDK is imported on first use, and doing that on the event loop would stall every
+        webhook for the ~0.7 s the import takes. Not at start-up: the SDK is ~40 MiB an idle
+        service that has not run a job yet does not need."""
         with contextlib.suppress(ProviderUnavailable):  # preflight has already said so
             getattr(self.provider(), "client", None)  # the SDK-backed providers make their client lazily
 
