@@ -23,7 +23,7 @@ import pytest
 
 from execution.config import TestsConfig
 from execution.engine import Environment, ExecutionUnavailable, TestEngine
-from execution.limits import CGROUP_ROOT
+from execution.limits import CGROUP_ROOT, _own_group
 from execution.report import TestReport, TestSelection
 from tests.execution_fixtures import python_project, sandboxed_engine, vendored_pytest
 
@@ -274,6 +274,10 @@ def leftover_cgroups() -> list[str]:
 
 
 async def test_a_fork_bomb_is_contained(engine: TestEngine, project: Path, environment: Environment) -> None:
+    if _own_group("pids") is None and os.geteuid() == 0:
+        # Then only the wall-time limit stops it (RLIMIT_NPROC does not bind root): the sandbox
+        # says so in its report, but this machine would fill with processes for that long.
+        pytest.skip("no writable pids cgroup and running as root: nothing but the wall time bounds a fork bomb")
     started = time.monotonic()
     report = await attack(engine, project, environment, """\
         import os
