@@ -8,8 +8,12 @@ a copy of pytest (and its dependencies) from autofixer's venv in `_vendor/`, fou
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import textwrap
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import _pytest
@@ -54,3 +58,38 @@ def sandboxed_engine(state_dir: Path) -> TestEngine:
     if (reason := engine.unavailable()) is not None:
         pytest.skip(f"bubblewrap cannot start here: {reason}")
     return engine
+
+
+@contextlib.contextmanager
+def tcp_listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP server on 127.0.0.1 that code in the sandbox must not reach: records each
+    connection's first bytes ("(connected)" when it sends none) and answers "ping" with "pong"."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    received: list[bytes] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(3)
+                try:
+                    data = conn.recv(100)
+                    received.append(data or b"(connected)")
+                    if data == b"ping":
+                        conn.sendall(b"pong")
+                except OSError:
+                    received.append(b"(connected)")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1], received
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()

@@ -9,7 +9,6 @@ import hashlib
 import json
 import shutil
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from execution.config import TestsConfig
 from execution.engine import EnvironmentBuildError, TestEngine
 from execution.environment import KEEP, READY, SETUP_LOG, safe_name
-from tests.execution_fixtures import sandboxed_engine, write_files
+from tests.execution_fixtures import sandboxed_engine, tcp_listener, write_files
 
 pytestmark = pytest.mark.slow
 
@@ -173,33 +172,8 @@ s.on('data', (d) => {
 @pytest.fixture
 def echo_server() -> Iterator[tuple[int, list[bytes]]]:
     """127.0.0.1 TCP server: answers 'ping' with 'pong', records every connection's first bytes."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    received: list[bytes] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(3)
-                try:
-                    data = conn.recv(100)
-                    received.append(data)
-                    if data == b"ping":
-                        conn.sendall(b"pong")
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], received
-    stop.set()
-    thread.join(2)
-    server.close()
+    with tcp_listener() as found:
+        yield found
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import socket
 import textwrap
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +23,7 @@ from execution.config import TestsConfig
 from execution.engine import Environment, ExecutionUnavailable, TestEngine
 from execution.limits import CGROUP_ROOT, _own_group
 from execution.report import TestReport, TestSelection
-from tests.execution_fixtures import python_project, sandboxed_engine, vendored_pytest
+from tests.execution_fixtures import python_project, sandboxed_engine, tcp_listener, vendored_pytest
 
 pytestmark = pytest.mark.slow
 
@@ -130,30 +128,8 @@ async def test_the_environment_is_the_projects_own_not_autofixers(engine: TestEn
 @pytest.fixture
 def listener() -> Iterator[tuple[int, list[bytes]]]:
     """A TCP server on 127.0.0.1 that records what reaches it."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    received: list[bytes] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(2)
-                try:
-                    received.append(conn.recv(100) or b"(connected)")
-                except OSError:
-                    received.append(b"(connected)")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], received
-    stop.set()
-    thread.join(2)
-    server.close()
+    with tcp_listener() as found:
+        yield found
 
 
 def network_attack(port: int) -> str:

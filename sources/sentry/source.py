@@ -18,6 +18,7 @@ from sources.base import Delivery, DeliveryRejected, FixRequest, SourceConfig, S
 from sources.sentry.client import RetryPolicy, SentryClient, SentryError, SentryNotFound
 from sources.sentry.parser import parse_event, parse_issue
 from sources.sentry.webhook import MalformedDelivery, fix_request, signature_valid
+from sources.shared_secret import secrets_from
 
 T = TypeVar("T")
 
@@ -40,8 +41,7 @@ class SentrySource:
         self.name = config.key
         self._context = context
         self._api = SharedClient(self.client)  # one connection pool for every call
-        raw = context.env(config.webhook_secret_env) or ""
-        self._webhook_secrets = [s.strip().encode() for s in raw.split(",") if s.strip()]
+        self._webhook_secrets = secrets_from(context.env(config.webhook_secret_env))
 
     def __repr__(self) -> str:
         return f"SentrySource(name={self.name!r}, base_url={self.config.base_url!r}, org={self.config.org!r})"
