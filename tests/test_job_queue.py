@@ -58,6 +58,19 @@ SCRIPT = textwrap.dedent('''
         sa.event.remove(engine, "before_cursor_execute", listen)
         report(first=len(first), again=sorted(again), depth=depth, statements=statements,
                existing=sorted(job_queue.existing(["job-0", "job-1299", "job-5000"])), rows=len(rows()))
+    elif mode == "same-as-dbos":
+        from dbos._core import prepare_enqueued_workflow
+        from server.pipeline import workflow as pipeline
+        dbos = _get_dbos_instance()
+        job_queue.enqueue_new([("ours", request(7))])
+        dbos._sys_db.init_workflows([prepare_enqueued_workflow(dbos, pipeline.fix_issue, (request(7),), {},
+                                                               queue_name=pipeline.QUEUE_NAME, workflow_id="dbos")])
+        def row(table, job_id):
+            with dbos._sys_db.engine.connect() as conn:
+                found = conn.execute(sa.text(f"SELECT * FROM {table} WHERE workflow_uuid = :id"), {"id": job_id})
+                return dict(found.mappings().one())
+        report(**{f"{table}:{job_id}": row(table, job_id) for table in ("workflow_status", "workflow_input")
+                  for job_id in ("ours", "dbos")})
     else:
         all_acked = threading.Event()
 
@@ -118,6 +131,18 @@ def test_batches_are_idempotent_and_the_depth_is_one_count_query(tmp_path: Path)
     [sql] = result["statements"]
     assert "count(" in sql.lower() and "group by" in sql.lower() and "inputs" not in sql.lower()
     assert result["existing"] == ["job-0", "job-1299"]
+
+
+def test_a_job_is_queued_with_the_rows_dbos_itself_writes(tmp_path: Path) -> None:
+    """enqueue_new writes DBOS's batch-enqueue rows itself (compiled once, not per row): the
+    same columns and values as DBOS's own `init_workflows`, for the version pinned."""
+    [rows] = _run(tmp_path, "same-as-dbos")
+    when = {"workflow_uuid", "created_at", "updated_at", "retention_timestamp"}
+    for table in ("workflow_status", "workflow_input"):
+        ours, theirs = rows[f"{table}:ours"], rows[f"{table}:dbos"]
+        assert set(ours) == set(theirs)
+        assert {k: v for k, v in ours.items() if k not in when} == {k: v for k, v in theirs.items() if k not in when}
+    assert rows["workflow_status:ours"]["status"] == "ENQUEUED"
 
 
 @pytest.mark.parametrize("crash", ["crash-before-queue", "crash-after-queue"])

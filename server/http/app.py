@@ -1,9 +1,8 @@
 """The HTTP surface: webhook intake per source, health, metrics and a read-only jobs API.
 
-`POST /api/webhook/<source name>` (e.g. /api/webhook/sentry) does no network, git or LLM work:
-the source verifies and classifies the delivery, we durably enqueue and answer (Sentry gives
-up after one second). Every input problem is a 4xx; 503 means we
-could not store the job and Sentry should retry; a 500 never leaves this module.
+`POST /api/webhook/<source name>` (e.g. /api/webhook/sentry) is served by server/http/webhook.py,
+in front of this Quart app; everything else is here. Every input problem is a 4xx; a 500 means
+a bug and is logged as one.
 """
 
 from __future__ import annotations
@@ -21,14 +20,13 @@ from server import connectors
 from server.config import Secrets, Settings
 from server.http import admin_token
 from server.http import slack_actions as slack_handler
+from server.http.webhook import WebhookRoute
 from server.metrics import Metrics
 from server.pipeline import runtime
 from server.pipeline.intake import Intake
 from server.pipeline.job_stores import IntakeJobs
 from server.pipeline.jobs import JobRequest, job_state
-from server.pipeline.submit import submit
 from server.pipeline.sweep import start_pollers
-from sources.base import Delivery, DeliveryRejected, ErrorSource
 
 log = logging.getLogger("autofixer.http")
 
@@ -84,15 +82,6 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         if manage_runtime:
             await asyncio.to_thread(runtime.stop)
         await built.aclose()
-
-    @app.post("/api/webhook/<name>")
-    async def webhook(name: str) -> Response:
-        source = sources.get(name)
-        if source is None:
-            return _json(404, error=f"no source named {name!r} (configured: {', '.join(sources)})")
-        outcome, response = await _handle_webhook(settings, source, state)
-        metrics.webhook(outcome)
-        return response
 
     @app.post("/api/slack/actions")
     async def slack_actions() -> Response:
@@ -184,6 +173,9 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _json(500, error="internal error")
 
+    # The webhook route is served in front of Quart's request machinery (server/http/webhook.py).
+    app.asgi_app = WebhookRoute(  # type: ignore[method-assign]
+        app.asgi_app, settings, sources, metrics, lambda: IntakeJobs(state["intake"]))
     return app
 
 
@@ -206,31 +198,3 @@ def _may_read_jobs(settings: Settings, tokens: list[str], operator_token: bool) 
         return True
     return (not operator_token and settings.server.host in _LOOPBACK
             and (request.remote_addr or "") in _LOOPBACK)
-
-
-async def _handle_webhook(settings: Settings, source: ErrorSource, state: dict[str, Intake]) -> tuple[str, Response]:
-    try:
-        body = await _read_body(settings.server.max_body_bytes)
-    except _TooLarge:
-        return "too_large", _json(413, error=f"body larger than {settings.server.max_body_bytes} bytes")
-    delivery = Delivery(headers=request.headers, body=body, content_type=request.mimetype,
-                        query=request.args.to_dict())
-    try:
-        source.verify(delivery)  # first: nothing about an unauthenticated body is looked at
-        wanted = source.fix_request(delivery)
-    except DeliveryRejected as exc:
-        return exc.outcome, _json(exc.status, error=str(exc))
-    if wanted is None:
-        return "ignored", _json(200, status="ignored")
-    try:
-        submitted = await submit(IntakeJobs(state["intake"]), settings, source, wanted)
-    except Exception:
-        log.exception("could not store job %s", source.job_id(wanted.issue_id))
-        return "store_failed", _json(503, error="could not store the job; retry later")
-    job = submitted.job_id
-    if submitted.status == "duplicate":
-        return "duplicate", _json(200, status="duplicate", job_id=job)
-    if submitted.status == "ignored_by_rule":  # queued to be recorded as ignored, never silently dropped
-        return "ignored_by_rule", _json(202, status="ignored", job_id=job, rule=submitted.rule)
-    log.info("accepted %s for issue %s as %s (%s)", wanted.trigger, wanted.issue_id, job, submitted.status)
-    return submitted.status, _json(202, status="accepted", job_id=job)
