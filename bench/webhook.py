@@ -14,7 +14,10 @@ verifying or storing anything. Then, in one invocation:
    202 has exactly one job in the queue; any delivery lost, any non-2xx answer fails the run.
 
 Exit status: 0 when every target is met, 1 when a performance target is missed, 2 when a
-correctness check fails. Sends signed `issue.created` deliveries, each for a new issue.
+correctness check fails. Sends signed `issue.created` deliveries, each for a new issue. The
+service's workers run the queued jobs for real meanwhile, against a Sentry that never answers
+(`--jobs failing`: one that refuses connections, so each job fails at once and the two workers
+pull jobs in a CPU-bound loop; that costs the intake about a third of its throughput).
 
     .venv/bin/python bench/webhook.py                 # the full run (about 4 minutes)
     .venv/bin/python bench/webhook.py --quick         # a short smoke run: same checks, noisy figures
@@ -27,10 +30,12 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,11 +80,24 @@ asyncio.run(serve(app, c))
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def silent_sentry() -> str:
+    """A Sentry that accepts connections and never answers: the workers' jobs wait on it the way
+    real jobs wait on the tracker, the forge and the model, instead of failing in a millisecond
+    and pulling the next job in a CPU-bound loop the real service never runs."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def hold() -> None:
+        while True:
+            held.append(listener.accept()[0])
+
+    threading.Thread(target=hold, daemon=True, name="silent-sentry").start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -286,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="levels of the paired runs (default 1 16 64; the targets are at 16)")
     parser.add_argument("--sustain", type=float, default=60.0, help="seconds of sustained load at 16 (default 60)")
     parser.add_argument("--database-url", help="a PostgreSQL job store instead of the embedded SQLite one")
+    parser.add_argument("--jobs", choices=["waiting", "failing"], default="waiting",
+                        help="waiting (default): jobs wait on a Sentry that never answers, as real jobs wait on "
+                             "the network; failing: Sentry refuses connections and each job fails at once")
     parser.add_argument("--drop-one", action="store_true",
                         help="delete one accepted job from the store before verifying (shows the check catches it)")
     parser.add_argument("--quick", action="store_true",
@@ -296,9 +317,10 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="autofixer-bench-"))
     config = tmp / "autofixer.yml"
-    # Jobs run for real against an unreachable Sentry and fail fast: the queue works while we load it.
+    # Jobs run for real (the queue works while we load it), against a Sentry that keeps them waiting.
+    sentry = silent_sentry() if args.jobs == "waiting" else "http://127.0.0.1:9"
     config.write_text(
-        f"source: {{base-url: 'http://127.0.0.1:9', org: {ORG}}}\n"
+        f"source: {{base-url: '{sentry}', org: {ORG}}}\n"
         "worker: {concurrency: 2, sentry-max-attempts: 1}\n"
         f"state-dir: '{tmp / 'state'}'\n"
         + (f"database-url: '{args.database_url}'\n" if args.database_url else "")
@@ -338,7 +360,11 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
         for proc in (real, bare):
             proc.terminate()
-            proc.wait(20)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
     load_after = os.getloadavg()
     shutil.rmtree(tmp, ignore_errors=True)  # tens of thousands of jobs: do not leave them in /tmp
 

@@ -111,7 +111,6 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
     async def metrics_endpoint() -> Response:
         try:
             depth = await asyncio.wait_for(runtime.queue_depth(), 3)
-            depth["received"] = await state["intake"].pending()
         except Exception:
             depth = None
         return Response(metrics.render(depth), content_type="text/plain; version=0.0.4")
@@ -122,8 +121,6 @@ def create_app(settings: Settings, secrets: Secrets, metrics: Metrics, *, manage
             return _json(401, error=_JOBS_API_AUTH)
         status = await DBOS.get_workflow_status_async(job_id)
         if status is None:
-            if await state["intake"].awaiting_queue(job_id):
-                return _json(200, job_id=job_id, status="received", workflow_status=None, stage=None, outcome=None)
             return _json(404, error=f"no job {job_id}")
         stage = await DBOS.get_event_async(job_id, "stage", timeout_seconds=0)
         return _json(200, job_id=job_id, status=job_state(status.status, status.output), workflow_status=status.status,

@@ -1,4 +1,4 @@
-"""The job queue in bulk: queue many fix jobs in one transaction, see which exist, count the queue.
+"""The job queue in bulk: queue many fix jobs in one transaction, count the queue.
 
 DBOS's public enqueue commits once per job, and its queue listing loads every queued row; the
 intake hands off hundreds of deliveries a second and /metrics is scraped while the queue is deep.
@@ -7,17 +7,21 @@ them with `SystemDatabase.init_workflows`; we write the same rows, more cheaply.
 internal to the DBOS version pinned in requirements.lock, so they are reached from this module
 only, and tests/test_job_queue.py checks them against a real DBOS job store and DBOS's own rows.
 
-Every function here blocks (it talks to the database): call it from a worker thread.
+Every function here but `prepare_enqueue` blocks (it talks to the database): call it from a
+worker thread.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from dbos._core import prepare_enqueued_workflow
 from dbos._dbos import _get_dbos_instance
+from dbos._schemas import SCHEMA_PLACEHOLDER
 from dbos._sys_db import SystemDatabase, WorkflowStatusInternal
 
 from server.pipeline import workflow as pipeline
@@ -31,21 +35,14 @@ def enqueue_new(jobs: list[Job]) -> set[str]:
     state) keeps it untouched, which makes a repeated hand-off harmless. The ids queued now."""
     if not jobs:
         return set()
-    dbos = _get_dbos_instance()
-    sys_db = dbos._sys_db
+    sys_db = _get_dbos_instance()._sys_db
     now_ms = int(time.time() * 1000)
-    statuses = [prepare_enqueued_workflow(dbos, pipeline.fix_issue, (request,), {},
-                                          queue_name=pipeline.QUEUE_NAME, workflow_id=job_id)
-                for job_id, request in jobs]
-    status_table, input_table = sys_db.tables.workflow_status, sys_db.tables.workflow_input
-    conflict = sys_db._key_conflict("workflow_uuid")
+    statuses = _statuses(jobs)
+    insert_status, insert_input = _inserts(sys_db)
     # One single-row statement executed for the whole list: SQLAlchemy's "insertmanyvalues" sends
     # it in pages, compiled once per call. DBOS's own inserts compile per row on SQLite, and its
     # batch insert (init_workflows) compiles one VALUES clause of every row: either costs several
-    # times the CPU per job, under the GIL the webhook answers with.
-    insert_status = (sys_db.dialect.insert(status_table).on_conflict_do_nothing(index_elements=conflict)
-                     .returning(status_table.c.workflow_uuid))
-    insert_input = sys_db.dialect.insert(input_table).on_conflict_do_nothing(index_elements=conflict)
+    # times the CPU per job.
     with sys_db.engine.begin() as conn:
         sys_db._apply_caller_schema(conn)
         queued = {str(job_id) for job_id in
@@ -54,6 +51,75 @@ def enqueue_new(jobs: list[Job]) -> set[str]:
             conn.execute(insert_input, [_input_row(sys_db, s, now_ms) for s in statuses
                                         if s["workflow_uuid"] in queued])
     return queued
+
+
+@dataclass(frozen=True)
+class PreparedEnqueue:
+    """`enqueue_new` as plain SQL and parameters, for a writer outside this interpreter (the
+    SQLite writer process): run `status_sql` per job; it returns the job id only when it inserted
+    the job, and then `input_sql` stores the job's input."""
+
+    status_sql: str
+    input_sql: str
+    rows: list[tuple[list[Any], list[Any]]]  # (status parameters, input parameters) per job
+
+
+def prepare_enqueue(jobs: list[Job]) -> PreparedEnqueue:
+    """Pure CPU (no database access): cheap enough for the event loop."""
+    sys_db = _get_dbos_instance()._sys_db
+    now_ms = int(time.time() * 1000)
+    insert_status, insert_input = _inserts(sys_db)
+    rows = [(_status_row(sys_db, s, now_ms), _input_row(sys_db, s, now_ms)) for s in _statuses(jobs)]
+    if not rows:
+        return PreparedEnqueue("", "", [])
+    status_sql, input_sql = _compiled(sys_db, insert_status, rows[0][0]), _compiled(sys_db, insert_input, rows[0][1])
+    return PreparedEnqueue(status_sql.sql, input_sql.sql,
+                           [(status_sql.parameters(status), input_sql.parameters(inputs)) for status, inputs in rows])
+
+
+def _statuses(jobs: list[Job]) -> list[WorkflowStatusInternal]:
+    dbos = _get_dbos_instance()
+    return [prepare_enqueued_workflow(dbos, pipeline.fix_issue, (request,), {}, queue_name=pipeline.QUEUE_NAME,
+                                      workflow_id=job_id) for job_id, request in jobs]
+
+
+def _inserts(sys_db: SystemDatabase) -> tuple[Any, Any]:
+    """INSERT … ON CONFLICT DO NOTHING into the status table (returning the id of a row it
+    inserted) and into the input table."""
+    status_table, input_table = sys_db.tables.workflow_status, sys_db.tables.workflow_input
+    conflict = sys_db._key_conflict("workflow_uuid")
+    return (sys_db.dialect.insert(status_table).on_conflict_do_nothing(index_elements=conflict)
+            .returning(status_table.c.workflow_uuid),
+            sys_db.dialect.insert(input_table).on_conflict_do_nothing(index_elements=conflict))
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # the positional parameters' column names, in order
+    processors: dict[str, Callable[[Any], Any]]  # the columns' bind processors (what SQLAlchemy applies)
+
+    def parameters(self, row: dict[str, Any]) -> list[Any]:
+        return [self.processors[n](row[n]) if n in self.processors else row[n] for n in self.names]
+
+
+_COMPILED: dict[tuple[int, str, tuple[str, ...]], _Compiled] = {}
+
+
+def _compiled(sys_db: SystemDatabase, statement: Any, row: dict[str, Any]) -> _Compiled:
+    """The statement for these columns as the engine's dialect renders it, compiled once."""
+    key = (id(sys_db), statement.table.name, tuple(row))
+    if (found := _COMPILED.get(key)) is None:
+        dialect = sys_db.engine.dialect
+        compiled = statement.compile(dialect=dialect, column_keys=list(row),
+                                     schema_translate_map={SCHEMA_PLACEHOLDER: sys_db.schema},
+                                     render_schema_translate=True)
+        if not compiled.positiontup:
+            raise ValueError(f"{dialect.name}: a writer process needs positional parameters")
+        processors = {name: processor for name, bind in compiled.binds.items()
+                      if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+        found = _COMPILED[key] = _Compiled(str(compiled), tuple(compiled.positiontup), processors)
+    return found
 
 
 def _status_row(sys_db: SystemDatabase, status: WorkflowStatusInternal, now_ms: int) -> dict[str, Any]:
@@ -99,17 +165,6 @@ def _input_row(sys_db: SystemDatabase, status: WorkflowStatusInternal, now_ms: i
         "inputs": status["inputs"],
         "retention_timestamp": now_ms,
     }
-
-
-def existing(job_ids: list[str]) -> set[str]:
-    """Which of these ids have a job, in one query (compiled once, whatever the number of ids)."""
-    if not job_ids:
-        return set()
-    sys_db = _get_dbos_instance()._sys_db
-    status = sys_db.tables.workflow_status
-    query = sa.select(status.c.workflow_uuid).where(status.c.workflow_uuid.in_(sa.bindparam("ids", expanding=True)))
-    with sys_db.engine.connect() as conn:
-        return {str(job_id) for job_id in conn.execute(query, {"ids": job_ids}).scalars()}
 
 
 def depth() -> dict[str, int]:

@@ -35,7 +35,7 @@ class IntakeJobs:
         return _finished(await DBOS.get_workflow_status_async(job_id))
 
     async def replace(self, job_id: str, request: dict[str, Any]) -> None:
-        # Re-checks and retries: the inbox already holds this id, so straight to the queue.
+        # Re-checks and retries: the finished job is gone, its id is free for the new one.
         await DBOS.delete_workflow_async(job_id)
         with SetWorkflowID(job_id):
             await self.intake.queue.enqueue_async(pipeline.fix_issue, request)

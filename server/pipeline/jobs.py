@@ -16,7 +16,7 @@ _LIVE_STATES = {"ENQUEUED": "queued", "DELAYED": "queued", "PENDING": "running",
 
 
 def job_state(workflow_status: str, output: Any) -> str:
-    """The job's own state (received, queued, running, done, skipped, ignored, failed) from its workflow:
+    """The job's own state (queued, running, done, skipped, ignored, failed) from its workflow:
     a workflow that finished carries the job's outcome, whose state may well be `failed`."""
     if workflow_status == "SUCCESS" and isinstance(output, dict) and isinstance(output.get("state"), str):
         return str(output["state"])

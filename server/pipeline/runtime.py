@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+from pathlib import Path
 
 from dbos import DBOS, DBOSConfig, Queue
 
@@ -14,7 +15,8 @@ from server.connectors import Connectors
 from server.metrics import Metrics
 from server.pipeline import job_queue, services
 from server.pipeline import workflow as pipeline
-from server.pipeline.intake import DirectIntake, InboxIntake, Intake
+from server.pipeline.intake import DirectIntake, Intake, forward_leftover_inbox
+from server.pipeline.sqlite_writer import SQLiteWriter
 from tools.workspace import Workspaces
 
 log = logging.getLogger("autofixer.runtime")
@@ -59,13 +61,24 @@ async def register_queue(settings: Settings) -> Queue:
 
 
 async def open_intake(settings: Settings) -> Intake:
-    """The embedded SQLite store gets the group-committing inbox; Postgres takes jobs directly."""
+    """Webhooks queue jobs through a group-committing intake: on the embedded SQLite store its
+    batches are written by a writer process, on Postgres by a worker thread (intake.py)."""
     queue = await register_queue(settings)
-    intake: DirectIntake | InboxIntake
-    if settings.system_database_url.startswith("sqlite"):
-        intake = InboxIntake(settings.state_dir / "inbox.sqlite", queue)
+    url = settings.system_database_url
+    if queued := await asyncio.to_thread(forward_leftover_inbox, settings.state_dir / "inbox.sqlite",
+                                         job_queue.enqueue_new):
+        log.info("queued %d delivery(ies) an earlier release had accepted into its inbox", queued)
+    intake: DirectIntake
+    if url.startswith("sqlite:///"):
+        writer = SQLiteWriter(Path(url.removeprefix("sqlite:///")))
+        await writer.start()
+
+        async def write(jobs: list[job_queue.Job]) -> set[str]:
+            return await writer.enqueue_new(job_queue.prepare_enqueue(jobs))
+
+        intake = DirectIntake(queue, write, close_writer=writer.close)
     else:
-        intake = DirectIntake(queue)
+        intake = DirectIntake(queue, lambda jobs: asyncio.to_thread(job_queue.enqueue_new, jobs))
     await intake.start()
     return intake
 
