@@ -129,6 +129,14 @@ def _accept_config_after_the_command(parser: argparse.ArgumentParser) -> None:
                 _accept_config_after_the_command(child)
 
 
+def _without_postgres_driver(settings: Settings) -> None:
+    """DBOS imports psycopg even for a SQLite job store: not loaded until it is really used."""
+    if settings.system_database_url.startswith("sqlite"):
+        from common.deferred_import import defer
+
+        defer("psycopg", "psycopg.errors")
+
+
 def _serve(args: argparse.Namespace) -> int:
     from server.config import Secrets, load_settings
 
@@ -138,6 +146,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings.server.host = args.host
     if args.port is not None:
         settings.server.port = args.port
+    _without_postgres_driver(settings)
     from server import logs, preflight
     from server.connectors import Connectors
     from server.http import admin_token
@@ -179,6 +188,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from common.deferred_import import defer
+
+    defer("psycopg", "psycopg.errors")  # the demo's job store is always SQLite (see _without_postgres_driver)
     from server import demo
 
     return demo.main(keep=args.keep, workdir=args.workdir, scm=args.scm,

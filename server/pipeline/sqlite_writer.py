@@ -14,28 +14,22 @@ inserted. It exits when its stdin closes, which includes the service dying. If i
 the batch in flight fails (its deliveries get 503s and are retried by the trackers), and the
 next batch starts a new writer.
 
-Frames both ways: a 4-byte big-endian length, then JSON.
+The child's program is sqlite_writer_process.py, run by path with `python -I -S`: standard
+library only, so it costs about 11 MiB, not a second copy of the service.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import signal
-import sqlite3
-import struct
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
 
-if TYPE_CHECKING:  # the child process imports nothing but the standard library
-    from server.pipeline.job_queue import PreparedEnqueue
+from server.pipeline import sqlite_writer_process as child
+from server.pipeline.job_queue import PreparedEnqueue
 
 log = logging.getLogger("autofixer.intake")
-
-_LENGTH = struct.Struct(">I")
 
 
 class WriterFailed(Exception):
@@ -60,9 +54,9 @@ class SQLiteWriter:
         request = json.dumps({"status_sql": prepared.status_sql, "input_sql": prepared.input_sql,
                               "rows": prepared.rows}).encode()
         try:
-            proc.stdin.write(_LENGTH.pack(len(request)) + request)
+            proc.stdin.write(child.LENGTH.pack(len(request)) + request)
             await proc.stdin.drain()
-            size = _LENGTH.unpack(await proc.stdout.readexactly(_LENGTH.size))[0]
+            size = child.LENGTH.unpack(await proc.stdout.readexactly(child.LENGTH.size))[0]
             answer = json.loads(await proc.stdout.readexactly(size))
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             self._proc = None
@@ -77,7 +71,7 @@ class SQLiteWriter:
         if self._proc is not None:
             log.warning("the job-store writer process exited (%s); starting a new one", self._proc.returncode)
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "server.pipeline.sqlite_writer", str(self.database),
+            sys.executable, "-I", "-S", child.__file__, str(self.database),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
         return self._proc
 
@@ -92,59 +86,3 @@ class SQLiteWriter:
         except TimeoutError:
             proc.kill()
             await proc.wait()
-
-
-# --- the child process ------------------------------------------------------------------------------
-
-
-def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        return None  # stdin closed: the service stopped or died
-    body = stream.read(_LENGTH.unpack(head)[0])
-    return dict(json.loads(body))
-
-
-def _write_frame(stream: BinaryIO, message: dict[str, Any]) -> None:
-    body = json.dumps(message).encode()
-    stream.write(_LENGTH.pack(len(body)) + body)
-    stream.flush()
-
-
-def _enqueue(db: sqlite3.Connection, request: dict[str, Any]) -> list[str]:
-    queued: list[str] = []
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        for status, inputs in request["rows"]:
-            # RETURNING gives a row only when the job was inserted: an existing id keeps its job.
-            inserted = db.execute(request["status_sql"], status).fetchall()
-            if inserted:
-                db.execute(request["input_sql"], inputs)
-                queued.append(str(inserted[0][0]))
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    return queued
-
-
-def main(argv: list[str]) -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the service stops us
-    db = sqlite3.connect(argv[0], isolation_level=None, timeout=30)  # transactions are ours
-    db.execute("PRAGMA busy_timeout=30000")  # as DBOS's connections: ride out the workers' writes
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute("PRAGMA synchronous=FULL")  # an acknowledged delivery survives power loss too
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    while (request := _read_frame(stdin)) is not None:
-        try:
-            answer: dict[str, Any] = {"queued": _enqueue(db, request)}
-        except sqlite3.Error as exc:
-            answer = {"error": f"{type(exc).__name__}: {exc}"}
-        with contextlib.suppress(BrokenPipeError):
-            _write_frame(stdout, answer)
-    db.close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
