@@ -41,12 +41,6 @@ class MemoryIntake:
     async def accept(self, job_id: str, request: dict[str, Any]) -> bool:
         return self.jobs.setdefault(job_id, request) is request
 
-    async def pending(self) -> int:
-        return len(self.jobs)
-
-    async def awaiting_queue(self, job_id: str) -> bool:
-        return job_id in self.jobs
-
     def healthy(self) -> bool:
         return True
 
