@@ -744,9 +744,9 @@ async def test_a_job_waits_for_the_spare_being_built_rather_than_check_out_besid
 ) -> None:
     real_build = workspaces._build_spare
 
-    def slow_build(*args: Any) -> None:
+    def slow_build(*args: Any) -> bool:
         time.sleep(0.5)  # a large checkout on a busy disk
-        real_build(*args)
+        return real_build(*args)
 
     monkeypatch.setattr(workspaces, "_build_spare", slow_build)
     # The first job starts building the spare; the second arrives while it is being written.

@@ -64,8 +64,8 @@ log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT_S = 1800.0  # a first clone of a big repository over a slow link can take long
 LOCAL_TIMEOUT_S = 300.0  # worktree add / rev-parse / remove: purely local work
-# A spare's index is rewritten once its files are no longer "racily clean" (see _settle_index)
-# when it is at least this large (some 800 files).
+# A spare's index is rewritten once its files are no longer "racily clean" (see _settle_spares)
+# when it is at least this large (some 800 files): fewer files cost little to hash again.
 SETTLE_MIN_INDEX_BYTES = 100_000
 
 # Only branches and tags: a plain `--mirror` would also pull GitHub's refs/pull/* (every PR
@@ -473,7 +473,13 @@ class Workspaces:
         self._in_background(self._build_in_background(remote, mirror, sha))
 
     async def _build_in_background(self, remote: Remote, mirror: Path, sha: str) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._builder, self._fill_spares, remote, mirror, sha)
+        built = await asyncio.get_running_loop().run_in_executor(self._builder, self._fill_spares, remote, mirror, sha)
+        if built:
+            # The spares are claimable already; their indexes are rewritten once the clock has
+            # left the second they were written in (see _settle_spares), without holding up the
+            # builder. The margin: file times come from the kernel's coarse clock, a few ms late.
+            await asyncio.sleep(max(0.0, math.floor(time.time()) + 1.02 - time.time()))
+            await asyncio.to_thread(self._settle_spares, remote, mirror, built)
 
     def _await_spare(self, mirror: Path) -> bool:
         """Wait for a spare being built (True when one is ready): finishing it costs less than a
@@ -506,54 +512,57 @@ class Workspaces:
     def _empty_slot(self, mirror: Path) -> Path | None:
         return next((p for p in self.spare_paths(mirror) if not (p / ".git").exists()), None)
 
-    def _fill_spares(self, remote: Remote, mirror: Path, sha: str) -> None:
+    def _fill_spares(self, remote: Remote, mirror: Path, sha: str) -> list[Path]:
+        """Build a spare in each empty slot; return those whose index is worth settling."""
         # One at a time: checkouts written in parallel only slow each other (and the jobs) down.
+        to_settle: list[Path] = []
         try:
             for _ in self.spare_paths(mirror):  # bounded: a slot that cannot be filled is not retried forever
                 if (slot := self._empty_slot(mirror)) is None:
                     break
-                self._build_spare(remote, mirror, sha, slot)
+                if self._build_spare(remote, mirror, sha, slot):
+                    to_settle.append(slot)
                 with self._spares_changed:
                     self._spares_changed.notify_all()
         finally:
             with self._spares_changed:
                 self._filling.discard(str(mirror))
                 self._spares_changed.notify_all()
+        return to_settle
 
-    def _build_spare(self, remote: Remote, mirror: Path, sha: str, spare: Path) -> None:
+    def _build_spare(self, remote: Remote, mirror: Path, sha: str, spare: Path) -> bool:
+        """Build the spare; True when its index is large enough to be worth settling."""
         # Built under a private name and moved into place only when complete, so a claimed
         # spare is never a half-written checkout (even if this process dies mid-way).
         tmp = self.worktrees_dir / f".building-{mirror.stem}-{uuid.uuid4().hex[:8]}"
         try:
             self._new_worktree(remote, mirror, tmp, sha)
-            self._settle_index(remote, tmp)
+            index = _git(remote, ["rev-parse", "--path-format=absolute", "--git-path", "index"], cwd=tmp,
+                         what="git rev-parse")
+            large = Path(index).stat().st_size >= SETTLE_MIN_INDEX_BYTES
             with self._admin_lock(mirror):
-                if not spare.exists():
-                    _git(remote, ["worktree", "move", str(tmp), str(spare)], git_dir=mirror,
-                         what="git worktree move")
+                if spare.exists():
+                    return False  # filled meanwhile, by another process
+                _git(remote, ["worktree", "move", str(tmp), str(spare)], git_dir=mirror, what="git worktree move")
         finally:
             if tmp.exists():
                 self._remove_worktree(remote, mirror, tmp)
+        return large
 
-    @staticmethod
-    def _settle_index(remote: Remote, worktree: Path) -> None:
-        """Rewrite a fresh checkout's index once the clock has left the second its files were
-        written in.
+    def _settle_spares(self, remote: Remote, mirror: Path, spares: list[Path]) -> None:
+        """Rewrite the index of spares built in an earlier second, so git trusts their files.
 
-        git as commonly built (without USE_NSEC, like Debian's) compares timestamps to the second: a
-        file written in the same second as the index is "racily clean", so git re-reads and
-        hashes it in every command that reads the index, until the index is written in a later
-        second. A checkout writes thousands of such files, which would make claiming the spare,
-        and each `git status` or `diff` of its job, cost several times its lstat walk.
+        git as commonly built (without USE_NSEC, like Debian's) compares timestamps to the
+        second: a file written in the same second as the index is "racily clean", so git
+        re-reads and hashes it in every command that reads the index, until the index is written
+        in a later second. A checkout writes thousands of such files, which would make claiming
+        the spare, and each `git status` or `diff` of its job, cost several times its lstat walk.
         """
-        index = Path(_git(remote, ["rev-parse", "--path-format=absolute", "--git-path", "index"], cwd=worktree,
-                          what="git rev-parse"))
-        if index.stat().st_size < SETTLE_MIN_INDEX_BYTES:
-            return  # hashing a small checkout's files again costs less than the next spare's wait
-        # The margin: file times come from the kernel's coarse clock, a few ms behind this one.
-        time.sleep(max(0.0, math.floor(time.time()) + 1.02 - time.time()))
-        with contextlib.suppress(WorkspaceError):  # only a speed-up: the claim checks the files anyway
-            _git(remote, ["update-index", "-q", "--refresh"], cwd=worktree, what="git update-index")
+        for spare in spares:
+            # A claim moves a spare under this lock, so no job's worktree is ever refreshed here.
+            with self._admin_lock(mirror), contextlib.suppress(WorkspaceError):
+                if (spare / ".git").is_file():  # not claimed meanwhile (or its successor: as good)
+                    _git(remote, ["update-index", "-q", "--refresh"], cwd=spare, what="git update-index")
 
     def discard_spares(self) -> None:
         """Remove every spare worktree and any deletion a crash interrupted (e.g. to reclaim
