@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
 import os
 import shutil
 import subprocess
@@ -743,9 +744,9 @@ async def test_a_job_waits_for_the_spare_being_built_rather_than_check_out_besid
 ) -> None:
     real_build = workspaces._build_spare
 
-    def slow_build(*args: Any) -> None:
+    def slow_build(*args: Any) -> bool:
         time.sleep(0.5)  # a large checkout on a busy disk
-        real_build(*args)
+        return real_build(*args)
 
     monkeypatch.setattr(workspaces, "_build_spare", slow_build)
     # The first job starts building the spare; the second arrives while it is being written.
@@ -791,6 +792,40 @@ async def test_tampered_spare_is_reset_to_the_commit(source: Path, workspaces: W
     (workspaces.spare_path(mirror) / "app/main.py").write_text("tampered")
     async with workspaces.checkout(str(source), "main", "job") as ws:
         assert ws.prewarmed and (ws.path / "app/main.py").read_text() == "print('v1')\n"
+
+
+def index_file(worktree: Path) -> Path:
+    return Path((worktree / ".git").read_text().removeprefix("gitdir:").strip()) / "index"
+
+
+async def test_a_spare_already_at_the_commit_is_handed_over_without_a_checkout(
+    source: Path, workspaces: Workspaces
+) -> None:
+    async with workspaces.checkout(str(source), "main", "warmup") as ws:
+        mirror = ws.mirror
+    await workspaces.aclose()
+    built = index_file(workspaces.spare_path(mirror)).stat()
+    async with workspaces.checkout(str(source), "main", "job") as ws:
+        assert ws.prewarmed
+        claimed = index_file(ws.path).stat()
+        # Any checkout, even a no-op one, writes a new index (a new file renamed into place).
+        assert (claimed.st_ino, claimed.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
+        assert git(ws.path, "status", "--porcelain", "--untracked-files=all") == ""
+        assert git(ws.path, "rev-parse", "HEAD") == git(source, "rev-parse", "HEAD")
+
+
+async def test_a_spare_is_not_left_racily_clean(
+    source: Path, workspaces: Workspaces, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ws_mod, "SETTLE_MIN_INDEX_BYTES", 0)  # as for a large repository
+    async with workspaces.checkout(str(source), "main", "warmup") as ws:
+        mirror = ws.mirror
+    await workspaces.aclose()
+    spare = workspaces.spare_path(mirror)
+    # git trusts a file's stat data only if the file is older than the index, to the second;
+    # otherwise every command that reads the index re-reads and hashes the file.
+    newest = max(p.lstat().st_mtime for p in spare.rglob("*") if p.name != ".git")
+    assert math.floor(index_file(spare).stat().st_mtime) > math.floor(newest)
 
 
 async def test_prewarm_off_and_discard_spares(source: Path, tmp_path: Path) -> None:
