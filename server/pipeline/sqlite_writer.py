@@ -3,10 +3,11 @@
 Why a process: a webhook is answered once its job is committed, and on SQLite that commit ran in
 a worker thread of the service. sqlite3 lets go of the GIL around every statement step, and each
 time it wanted it back the event loop was busy parsing the next requests: a batch of 8 jobs took
-4.5 ms instead of 1.3 (bench/webhook.py, issue 16), and that serial commit capped the whole
-intake. This process owns no GIL the event loop needs: the service prepares the SQL and its
-parameters (`job_queue.prepare_enqueue`, pure CPU), sends them here over a pipe and awaits the
-answer; the commit, its fsync and SQLite's write lock all happen here, beside the event loop.
+4.5 ms in the thread, against 1.3 ms for one of 4.6 written on the loop itself, fsync included
+(bench/webhook.py, issue 16), and that serial commit capped the whole intake. This process owns
+no GIL the event loop needs: the service prepares the SQL and its parameters
+(`job_queue.prepare_enqueue`, pure CPU), sends them here over a pipe and awaits the answer; the
+commit, its fsync and SQLite's write lock all happen here, beside the event loop.
 
 The child knows nothing of DBOS: it runs the given statements in one `BEGIN IMMEDIATE`
 transaction with the same pragmas DBOS's own connections use, and answers with the ids it
