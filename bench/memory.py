@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from webhook import ROOT, SECRET, Load, free_port, silent_sentry, wait_healthy
+from webhook import ROOT, SECRET, Load, free_port, silent_sentry, stop, wait_healthy
 
 TARGET_IDLE_MIB = 120.0
 TARGET_FLAT_MIB = 5.0
@@ -109,12 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cycle {cycle}: {rows[-1][1]} accepted, peak {sampler.peak:.0f} MiB, "
                   f"after rest {rows[-1][3]:.0f} MiB", file=sys.stderr)
     finally:
-        service.terminate()
-        try:
-            service.wait(20)
-        except subprocess.TimeoutExpired:
-            service.kill()
-            service.wait()
+        stop(service)
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"\nservice memory (VmRSS), {args.cycles} cycles of {args.load:g} s load at concurrency 16 + "

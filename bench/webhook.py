@@ -100,6 +100,16 @@ def silent_sentry() -> str:
     return f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if the server has not stopped within 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -359,12 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.close()
         for proc in (real, bare):
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
     load_after = os.getloadavg()
     shutil.rmtree(tmp, ignore_errors=True)  # tens of thousands of jobs: do not leave them in /tmp
 

@@ -68,11 +68,10 @@ def prepare_enqueue(jobs: list[Job]) -> PreparedEnqueue:
     """Pure CPU (no database access): cheap enough for the event loop."""
     sys_db = _get_dbos_instance()._sys_db
     now_ms = int(time.time() * 1000)
-    insert_status, insert_input = _inserts(sys_db)
     rows = [(_status_row(sys_db, s, now_ms), _input_row(sys_db, s, now_ms)) for s in _statuses(jobs)]
     if not rows:
         return PreparedEnqueue("", "", [])
-    status_sql, input_sql = _compiled(sys_db, insert_status, rows[0][0]), _compiled(sys_db, insert_input, rows[0][1])
+    status_sql, input_sql = _compiled(sys_db, 0, rows[0][0]), _compiled(sys_db, 1, rows[0][1])
     return PreparedEnqueue(status_sql.sql, input_sql.sql,
                            [(status_sql.parameters(status), input_sql.parameters(inputs)) for status, inputs in rows])
 
@@ -103,17 +102,18 @@ class _Compiled:
         return [self.processors[n](row[n]) if n in self.processors else row[n] for n in self.names]
 
 
-_COMPILED: dict[tuple[int, str, tuple[str, ...]], _Compiled] = {}
+_COMPILED: dict[tuple[str, str | None, int, tuple[str, ...]], _Compiled] = {}
 
 
-def _compiled(sys_db: SystemDatabase, statement: Any, row: dict[str, Any]) -> _Compiled:
-    """The statement for these columns as the engine's dialect renders it, compiled once."""
-    key = (id(sys_db), statement.table.name, tuple(row))
+def _compiled(sys_db: SystemDatabase, which: int, row: dict[str, Any]) -> _Compiled:
+    """`_inserts(sys_db)[which]` for these columns as the store's dialect renders it, compiled
+    once per dialect, schema and set of columns (all the SQL depends on)."""
+    dialect = sys_db.engine.dialect
+    key = (dialect.name, sys_db.schema, which, tuple(row))
     if (found := _COMPILED.get(key)) is None:
-        dialect = sys_db.engine.dialect
-        compiled = statement.compile(dialect=dialect, column_keys=list(row),
-                                     schema_translate_map={SCHEMA_PLACEHOLDER: sys_db.schema},
-                                     render_schema_translate=True)
+        compiled = _inserts(sys_db)[which].compile(dialect=dialect, column_keys=list(row),
+                                                   schema_translate_map={SCHEMA_PLACEHOLDER: sys_db.schema},
+                                                   render_schema_translate=True)
         if not compiled.positiontup:
             raise ValueError(f"{dialect.name}: a writer process needs positional parameters")
         processors = {name: processor for name, bind in compiled.binds.items()

@@ -64,13 +64,12 @@ async def open_intake(settings: Settings) -> Intake:
     """Webhooks queue jobs through a group-committing intake: on the embedded SQLite store its
     batches are written by a writer process, on Postgres by a worker thread (intake.py)."""
     queue = await register_queue(settings)
-    url = settings.system_database_url
     if queued := await asyncio.to_thread(forward_leftover_inbox, settings.state_dir / "inbox.sqlite",
                                          job_queue.enqueue_new):
         log.info("queued %d delivery(ies) an earlier release had accepted into its inbox", queued)
     intake: DirectIntake
-    if url.startswith("sqlite:///"):
-        writer = SQLiteWriter(Path(url.removeprefix("sqlite:///")))
+    if (database := _sqlite_file(settings.system_database_url)) is not None:
+        writer = SQLiteWriter(database)
         await writer.start()
 
         async def write(jobs: list[job_queue.Job]) -> set[str]:
@@ -117,6 +116,11 @@ def adopt_compatible_jobs(url: str) -> int:
         engine.dispose()
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite job store's URL; None for another store."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
 def _prefer_wal(url: str) -> None:
     """Put a SQLite job store in WAL mode (a property of the file, so it sticks).
 
@@ -124,9 +128,8 @@ def _prefer_wal(url: str) -> None:
     pays several fsyncs; in WAL mode readers never block the writer and a commit is one
     append, which is what keeps webhook acks fast while workers poll the same file.
     """
-    if not url.startswith("sqlite:///"):
+    if (path := _sqlite_file(url)) is None:
         return
-    path = url.removeprefix("sqlite:///")
     with contextlib.closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
 
